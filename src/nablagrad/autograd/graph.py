@@ -1,0 +1,198 @@
+"""The nodes of the computation graph.
+
+Every differentiable primitive is a subclass of :class:`Op` with two methods:
+
+* ``forward(self, *arrays, **kwargs)`` computes on backend arrays (NumPy or CuPy) and returns one
+  array or a tuple of arrays. Tensor arguments arrive as their arrays; other arguments as they are.
+  It keeps what ``backward`` will need: ``self.retain_inputs(i, ...)`` and
+  ``self.retain_outputs(j, ...)`` keep input/output *Tensors* (so that the backward graph is itself
+  differentiable); plain attributes on ``self`` keep constants such as shapes or index arrays.
+* ``backward(self, *grad_outputs)`` receives one gradient Tensor per output and returns one
+  gradient per argument of ``forward`` (``None`` where there is none), written in Tensor ops.
+  With ``create_graph=True`` those Tensor ops are recorded, which gives higher-order derivatives.
+
+Gradients may have the broadcast shape of the output: the engine sums them back to each input's
+shape (one shared helper, never per op). ``self.needs_input_grad[i]`` says which inputs want one.
+"""
+from __future__ import annotations
+
+from . import grad_mode
+
+_Tensor = None  # set by nablagrad._tensor to avoid an import cycle
+
+
+class Op:
+    """A node of the graph: the op that produced a Tensor (``tensor.grad_fn``)."""
+
+    #: the output shares storage with argument 0 (a view): it shares its version counter too
+    is_view = False
+
+    # Attributes set by apply() when the graph is recorded:
+    #   next             one edge per argument: (op, output_index), a leaf Tensor, or None
+    #   in_shapes        shape of each argument that needs a gradient (None otherwise)
+    #   in_dtypes        numpy dtype of each such argument
+    #   needs_input_grad booleans, one per argument
+    #   n_out            number of outputs
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run the op on ``args`` and return its output Tensor(s), recording the graph if needed."""
+        Tensor = _Tensor
+        op = cls.__new__(cls)
+        op._retain_in = op._retain_out = None
+        requires_grad = False
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                requires_grad = requires_grad or a._rg
+            else:
+                arrays.append(a)
+        requires_grad = requires_grad and grad_mode.state.enabled
+        op.requires_grad = requires_grad
+        out = op.forward(*arrays, **kwargs)
+
+        multi = type(out) is tuple
+        outs = out if multi else (out,)
+        if requires_grad:  # integer and bool outputs (argmax, comparisons) never require grad
+            results = tuple(Tensor._make(o, op, i, True) if o.dtype.kind in "fc"
+                            else Tensor._make(o) for i, o in enumerate(outs))
+        else:
+            results = tuple(Tensor._make(o) for o in outs)
+        if cls.is_view:
+            base = args[0]
+            for r in results:
+                if getattr(r._data, "base", None) is not None:
+                    r._base = base._base if base._base is not None else base
+                    r._vbox = base._vbox
+        if requires_grad:
+            op.n_out = len(results)
+            if multi:  # shapes to fill in zeros for outputs that get no gradient
+                op.out_shapes = tuple(o.shape for o in outs)
+                op.out_dtypes = tuple(o.dtype for o in outs)
+            nxt, shapes, dtypes, needs = [], [], [], []
+            for a in args:
+                if isinstance(a, Tensor) and a._rg:
+                    nxt.append((a.grad_fn, a._oi) if a.grad_fn is not None else a)
+                    shapes.append(a._data.shape)
+                    dtypes.append(a._data.dtype)
+                    needs.append(True)
+                else:
+                    nxt.append(None)
+                    shapes.append(None)
+                    dtypes.append(None)
+                    needs.append(False)
+            op.next = tuple(nxt)
+            op.in_shapes = tuple(shapes)
+            op.in_dtypes = tuple(dtypes)
+            op.needs_input_grad = tuple(needs)
+            if op._retain_in is not None:
+                kept = tuple(args[i] for i in op._retain_in)
+                op._saved = kept, tuple(t._vbox[0] if isinstance(t, Tensor) else None
+                                        for t in kept)
+            if op._retain_out is not None:
+                kept = tuple(results[j] for j in op._retain_out)
+                # keep arrays and version boxes, not the output Tensors: no reference cycle
+                op._saved_out = tuple((t._data, j, t._vbox, t._vbox[0])
+                                      for t, j in zip(kept, op._retain_out))
+        else:
+            op._retain_in = op._retain_out = None
+        return results if multi else results[0]
+
+    # -- what forward keeps -------------------------------------------------------------------
+    def retain_inputs(self, *indices):
+        """Keep these arguments (Tensors) for backward; read them back with ``saved_tensors``."""
+        self._retain_in = indices
+
+    def retain_outputs(self, *indices):
+        """Keep these outputs for backward; they follow the inputs in ``saved_tensors``."""
+        self._retain_out = indices
+
+    @property
+    def saved_tensors(self):
+        """The retained inputs, then the retained outputs, as Tensors connected to the graph
+        (a retained Python scalar comes back as it is).
+
+        Raises if the graph was freed by an earlier backward, or if one of them was modified in
+        place after it was saved (its version counter moved).
+        """
+        if getattr(self, "_freed", False):
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or to "
+                "access saved tensors after they were freed). Saved tensors are freed after "
+                "backward; pass retain_graph=True to the first backward() if you need to "
+                "backward through the graph again.")
+        result = []
+        if self._retain_in is not None:
+            tensors, versions = self._saved
+            for k, (t, v) in enumerate(zip(tensors, versions)):
+                if v is not None and t._vbox[0] != v:
+                    self._version_error(f"input {self._retain_in[k]}", t._vbox[0], v, t)
+                result.append(t)
+        if self._retain_out is not None:
+            Tensor = _Tensor
+            for data, j, vbox, v in self._saved_out:
+                if vbox[0] != v:
+                    self._version_error(f"output {j}", vbox[0], v, None)
+                t = Tensor._make(data, self, j, True)
+                t._vbox = vbox
+                result.append(t)
+        return tuple(result)
+
+    def _version_error(self, which, now, expected, t):
+        shape = f" of shape {list(t.shape)}" if t is not None else ""
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: {which}{shape} of {self.name()} is at version {now}; expected "
+            f"version {expected} instead. Use .clone() before the in-place change, or make it "
+            f"out of place.")
+
+    def release(self):
+        """Free what forward kept (called after backward unless ``retain_graph=True``)."""
+        if self._retain_in is not None or self._retain_out is not None:
+            self._saved = self._saved_out = None
+            self._freed = True
+
+    # -- presentation -----------------------------------------------------------------------------
+    @classmethod
+    def name(cls):
+        return cls.__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self):
+        """Like torch: ((op, index) or (AccumulateGrad-like leaf marker, 0) or (None, 0), ...)."""
+        out = []
+        for e in getattr(self, "next", ()):
+            if e is None:
+                out.append((None, 0))
+            elif type(e) is tuple:
+                out.append(e)
+            else:
+                out.append((AccumulateGrad(e), 0))
+        return tuple(out)
+
+    def register_hook(self, hook):
+        """Not supported on nodes; register hooks on tensors instead."""
+        raise NotImplementedError("register hooks on tensors (Tensor.register_hook)")
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, *grads):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+
+class AccumulateGrad:
+    """Shown in ``next_functions`` for a leaf tensor, as in PyTorch."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
