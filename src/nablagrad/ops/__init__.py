@@ -3,7 +3,8 @@
 from types import SimpleNamespace
 
 from ._api import FUNCTIONS, public, assign_inplace
-from . import creation, elementwise, reduce, shape, indexing, linalg  # noqa: F401  (registration)
+from . import (creation, random, elementwise, reduce, shape, indexing, linalg,  # noqa: F401
+               conv, pool, activation, fused)
 
 #: the public ops plus the indexing entry points, for Tensor's operators
 FUNCTIONS_NS = SimpleNamespace(**FUNCTIONS, getitem=indexing.getitem, setitem=indexing.setitem)

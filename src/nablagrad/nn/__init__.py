@@ -1,0 +1,2 @@
+"""Neural-network building blocks (``nablagrad.nn``)."""
+from . import functional  # noqa: F401
