@@ -17,6 +17,10 @@ CASES = [pytest.param(spec, k, id=f"{spec.name}-{k}")
          for spec in SPECS for k in range(len(spec.samples(np.random.default_rng(0))))]
 
 
+def _is_float_array(a):
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
+
+
 def _flat_leaves(args):
     for a in args:
         if isinstance(a, list):
@@ -37,10 +41,6 @@ GRADGRAD_CASES = [c for c in GRAD_CASES if c.values[0].gradgrad]
 
 def _sample(spec, k):
     return spec.samples(np.random.default_rng(1234 + k))[k]
-
-
-def _is_float_array(a):
-    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
 def _noncontig(a: np.ndarray) -> np.ndarray:
