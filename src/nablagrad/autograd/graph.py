@@ -31,73 +31,84 @@ class Op:
     #   next             one edge per argument: (op, output_index), a leaf Tensor, or None
     #   in_shapes        shape of each argument that needs a gradient (None otherwise)
     #   in_dtypes        numpy dtype of each such argument
-    #   needs_input_grad booleans, one per argument
     #   n_out            number of outputs
 
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run the op on ``args`` and return its output Tensor(s), recording the graph if needed."""
         Tensor = _Tensor
-        op = cls.__new__(cls)
+        op = object.__new__(cls)
         op._retain_in = op._retain_out = None
         requires_grad = False
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                requires_grad = requires_grad or a._rg
+                if a._rg:
+                    requires_grad = True
             else:
                 arrays.append(a)
-        requires_grad = requires_grad and grad_mode.state.enabled
+        if requires_grad and not grad_mode.state.enabled:
+            requires_grad = False
         op.requires_grad = requires_grad
         out = op.forward(*arrays, **kwargs)
 
-        multi = type(out) is tuple
-        outs = out if multi else (out,)
-        if requires_grad:  # integer and bool outputs (argmax, comparisons) never require grad
-            results = tuple(Tensor._make(o, op, i, True) if o.dtype.kind in "fc"
-                            else Tensor._make(o) for i, o in enumerate(outs))
+        if type(out) is tuple:
+            results = tuple(Tensor._make(o, op, i, True) if requires_grad and o.dtype.kind in "fc"
+                            else Tensor._make(o) for i, o in enumerate(out))
+        elif requires_grad and out.dtype.kind in "fc":  # int/bool outputs never require grad
+            results = Tensor._make(out, op, 0, True)
         else:
-            results = tuple(Tensor._make(o) for o in outs)
+            results = Tensor._make(out)
         if cls.is_view:
-            base = args[0]
-            for r in results:
-                if getattr(r._data, "base", None) is not None:
-                    r._base = base._base if base._base is not None else base
-                    r._vbox = base._vbox
+            op._share_storage(args[0], results)
         if requires_grad:
-            op.n_out = len(results)
-            if multi:  # shapes to fill in zeros for outputs that get no gradient
-                op.out_shapes = tuple(o.shape for o in outs)
-                op.out_dtypes = tuple(o.dtype for o in outs)
-            nxt, shapes, dtypes, needs = [], [], [], []
-            for a in args:
-                if isinstance(a, Tensor) and a._rg:
-                    nxt.append((a.grad_fn, a._oi) if a.grad_fn is not None else a)
-                    shapes.append(a._data.shape)
-                    dtypes.append(a._data.dtype)
-                    needs.append(True)
-                else:
-                    nxt.append(None)
-                    shapes.append(None)
-                    dtypes.append(None)
-                    needs.append(False)
-            op.next = tuple(nxt)
-            op.in_shapes = tuple(shapes)
-            op.in_dtypes = tuple(dtypes)
-            op.needs_input_grad = tuple(needs)
-            if op._retain_in is not None:
-                kept = tuple(args[i] for i in op._retain_in)
-                op._saved = kept, tuple(t._vbox[0] if isinstance(t, Tensor) else None
-                                        for t in kept)
-            if op._retain_out is not None:
-                kept = tuple(results[j] for j in op._retain_out)
-                # keep arrays and version boxes, not the output Tensors: no reference cycle
-                op._saved_out = tuple((t._data, j, t._vbox, t._vbox[0])
-                                      for t, j in zip(kept, op._retain_out))
+            op._record(args, results)
         else:
             op._retain_in = op._retain_out = None
-        return results if multi else results[0]
+        return results
+
+    def _share_storage(self, base, results):
+        """Outputs that are NumPy views of input 0 share its base and version counter."""
+        for r in (results if type(results) is tuple else (results,)):
+            if getattr(r._data, "base", None) is not None:
+                r._base = base._base if base._base is not None else base
+                r._vbox = base._vbox
+
+    def _record(self, args, results):
+        """Link this op into the graph: one edge per argument, plus what backward needs."""
+        Tensor = _Tensor
+        nxt, shapes, dtypes = [], [], []
+        for a in args:
+            if isinstance(a, Tensor) and a._rg:
+                nxt.append((a.grad_fn, a._oi) if a.grad_fn is not None else a)
+                shapes.append(a._data.shape)
+                dtypes.append(a._data.dtype)
+            else:
+                nxt.append(None)
+                shapes.append(None)
+                dtypes.append(None)
+        self.next = tuple(nxt)
+        self.in_shapes = tuple(shapes)
+        self.in_dtypes = tuple(dtypes)
+        multi = type(results) is tuple
+        outs = results if multi else (results,)
+        self.n_out = len(outs)
+        if multi:  # shapes to fill in zeros for outputs that get no gradient
+            self.out_shapes = tuple(o._data.shape for o in outs)
+            self.out_dtypes = tuple(o._data.dtype for o in outs)
+        if self._retain_in is not None:
+            kept = tuple(args[i] for i in self._retain_in)
+            self._saved = kept, tuple(t._vbox[0] if isinstance(t, Tensor) else None for t in kept)
+        if self._retain_out is not None:
+            # keep arrays and version boxes, not the output Tensors: no reference cycle
+            self._saved_out = tuple((outs[j]._data, j, outs[j]._vbox, outs[j]._vbox[0])
+                                    for j in self._retain_out)
+
+    @property
+    def needs_input_grad(self):
+        """One boolean per argument of forward: does it need a gradient?"""
+        return tuple(e is not None for e in self.next)
 
     # -- what forward keeps -------------------------------------------------------------------
     def retain_inputs(self, *indices):
