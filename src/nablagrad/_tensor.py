@@ -28,6 +28,12 @@ class Size(tuple):
     def __repr__(self):
         return f"nablagrad.Size({list(self)})"
 
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
     def __getitem__(self, i):
         r = tuple.__getitem__(self, i)
         return Size(r) if isinstance(i, slice) else r
@@ -229,6 +235,9 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._rg:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         arr = backend.move(self._data, backend.CPU)
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
@@ -328,14 +337,16 @@ class Tensor:
         if not self._rg:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None and not self._retains:
-            self.register_hook(engine.make_retain_grad_hook(self))
+            hooks = getattr(self.grad_fn, "retain_hooks", None)
+            if hooks is None:
+                hooks = self.grad_fn.retain_hooks = {}
+            hooks[self._oi] = engine.make_retain_grad_hook(self)
             self._retains = True
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter), cut from the graph."""
         t = Tensor._make(self._data)
         t._vbox = self._vbox
-        t._base = self._base if self._base is not None else self
         return t
 
     def detach_(self):
@@ -352,11 +363,14 @@ class Tensor:
         if arr.dtype.kind == "f":
             finite = arr[np.isfinite(arr)]
             if finite.size and np.any(finite != np.round(finite)):
-                big = np.abs(finite).max()
+                big = float(np.abs(finite).max())
                 kw = dict(floatmode="fixed", precision=4) if 1e-4 <= big < 1e8 else \
                     dict(formatter={"float_kind": lambda v: f"{v:.4e}"})
+        if arr.dtype == np.bool_ and arr.size:
+            w = 5 if not arr.all() else 4
+            kw = dict(formatter={"bool": lambda v: f"{v!s:>{w}}"})
         body = np.array2string(arr, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
-                               **kw) if arr.size else "[]"
+                               **kw).replace(", ..., ", ",  ..., ") if arr.size else "[]"
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")

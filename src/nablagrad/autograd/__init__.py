@@ -30,6 +30,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _grad_outputs(outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
+    if materialize_grads and allow_unused is False:
+        raise ValueError("autograd.grad: allow_unused must be True or not passed when "
+                         "materialize_grads=True")
     if allow_unused is None:
         allow_unused = materialize_grads
     result = _engine.run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,

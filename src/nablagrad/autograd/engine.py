@@ -71,6 +71,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 
     with grad_mode.set_grad_enabled(create_graph):
         buffers = {}
+        leaf_buffers = {}  # id(leaf) -> [leaf, summed gradient]: hooks see the total, once
         seen_arrays = set()  # arrays already stored in some .grad: copy before storing twice
 
         def to_leaf(t, g):
@@ -113,17 +114,21 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     buf = buffers[op] = [None] * op.n_out
                 buf[idx] = g if buf[idx] is None else buf[idx] + g
             else:
-                to_leaf(edge, g)
+                entry = leaf_buffers.get(id(edge))
+                if entry is None:
+                    leaf_buffers[id(edge)] = [edge, g]
+                else:
+                    entry[1] = entry[1] + g
 
         root_ops = []
         for t, g in zip(outputs, grad_outputs):
+            seen_arrays.add(id(g._data))  # the caller owns it: never store it as a .grad
             if t.grad_fn is None:
                 if not t._rg:
                     raise RuntimeError("element 0 of tensors does not require grad and does not "
                                        "have a grad_fn")
-                to_leaf(t, g)
+                route(t, g)
             else:
-                seen_arrays.add(id(g._data))
                 route((t.grad_fn, t._oi), g)
                 root_ops.append(t.grad_fn)
 
@@ -150,14 +155,21 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                             r = fn(grads[idx])
                             if r is not None:
                                 grads[idx] = r
+            retain = getattr(op, "retain_hooks", None)
+            if retain:  # after the other hooks: .grad holds the final gradient
+                for idx, fn in retain.items():
+                    if grads[idx] is not None:
+                        fn(grads[idx])
             if node_slot:
                 for idx in range(op.n_out):
                     for k in node_slot.get((op, idx), ()):
                         if grads[idx] is not None:
                             captured[k] = grads[idx] if captured[k] is None else captured[k] + grads[idx]
+                            if accumulate:
+                                _accumulate(inputs[k], grads[idx])
             if needed is not None and op not in needed:
                 continue
-            if op.n_out > 1 and None in grads:
+            if op.n_out > 1 and any(g is None for g in grads):
                 grads = [g if g is not None else
                          Tensor._make(_zeros_like_output(op, i, grads), None, 0, False)
                          for i, g in enumerate(grads)]
@@ -177,6 +189,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 route(edge, g)
             if not retain_graph:
                 op.release()
+        for t, g in leaf_buffers.values():
+            to_leaf(t, g)
 
     if captured is not None and not allow_unused:
         for k, c in enumerate(captured):
@@ -203,7 +217,7 @@ def make_retain_grad_hook(tensor):
     def hook(g):
         t = ref()
         if t is not None:
-            g_ = g if grad_mode.state.enabled else g.detach()
+            g_ = g.clone() if grad_mode.state.enabled else g.detach().clone()
             t.grad = g_ if t.grad is None else t.grad + g_
     return hook
 

@@ -43,7 +43,12 @@ class set_grad_enabled:
 class no_grad(set_grad_enabled):
     """Run without recording the graph: results have ``requires_grad=False``."""
 
-    def __init__(self):
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)  # used as a bare decorator: @no_grad
+
+    def __init__(self, orig_func=None):
         self.prev = state.enabled
         self.mode = False
 
@@ -71,6 +76,11 @@ class enable_grad(no_grad):
 
 class inference_mode(no_grad):
     """Like ``no_grad`` (NumPy arrays carry no autograd metadata, so there is nothing more to skip)."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return object.__new__(cls)
+        return cls()(mode)  # used as a bare decorator: @inference_mode
 
     def __init__(self, mode: bool = True):
         super().__init__()

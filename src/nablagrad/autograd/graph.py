@@ -74,12 +74,16 @@ class Op:
             if getattr(r._data, "base", None) is not None:
                 r._base = base._base if base._base is not None else base
                 r._vbox = base._vbox
+                r._vver = base._vbox[0]
 
     def _record(self, args, results):
         """Link this op into the graph: one edge per argument, plus what backward needs."""
         Tensor = _Tensor
         nxt, shapes, dtypes = [], [], []
         for a in args:
+            if isinstance(a, Tensor) and a._base is not None and \
+                    getattr(a, "_vver", a._vbox[0]) != a._vbox[0]:
+                _refresh_view(a)
             if isinstance(a, Tensor) and a._rg:
                 nxt.append((a.grad_fn, a._oi) if a.grad_fn is not None else a)
                 shapes.append(a._data.shape)
@@ -194,6 +198,19 @@ class Op:
 
     def backward(self, *grads):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+
+def _refresh_view(view):
+    """The base of ``view`` changed in place since the view's history was set: make the view's
+    history as_strided(base's current history), as PyTorch regenerates a view's grad_fn."""
+    base = view._base
+    view._vver = view._vbox[0]
+    if not base._rg or base.grad_fn is None or not grad_mode.state.enabled:
+        return
+    from ..ops.shape import as_strided
+    alias = _Tensor._make(base._data, base.grad_fn, base._oi, True)
+    v = as_strided(alias, view.shape, view.stride(), view.storage_offset() - base.storage_offset())
+    view.grad_fn, view._oi, view._rg = v.grad_fn, v._oi, True
 
 
 class AccumulateGrad:

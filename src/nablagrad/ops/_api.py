@@ -70,6 +70,8 @@ def assign_inplace(t: Tensor, compute, name: str) -> Tensor:
                            f"broadcast shape {list(result.shape)}")
     t._data[...] = result._data
     t._vbox[0] += 1
+    if base is not None:
+        t._vver = t._vbox[0]  # this view's history is up to date
     if recording and result._rg:
         if base is not None:
             _rebase_view(t, base, result)

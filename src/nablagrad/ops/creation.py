@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -19,6 +20,8 @@ def _to_array(data, dtype=None, device=None, copy=True):
         arr = data._data
     elif isinstance(data, (list, tuple)):
         arr = _nested_tolist(data)
+        if dtype is None:
+            dtype = _infer_sequence_dtype(data)
     else:
         arr = data
     if dtype is not None:
@@ -40,18 +43,43 @@ def _to_array(data, dtype=None, device=None, copy=True):
     return xp.array(arr, dtype=target, copy=True) if copy else xp.asarray(arr, dtype=target)
 
 
+def _infer_sequence_dtype(seq):
+    """PyTorch's rule for a nested sequence: promote the dtypes of its elements, where Python
+    numbers count as bool/int64/default float and NumPy scalars and tensors keep their dtype."""
+    found = None
+    stack = [seq]
+    while stack:
+        for x in stack.pop():
+            if isinstance(x, (list, tuple)):
+                stack.append(x)
+                continue
+            if isinstance(x, Tensor):
+                d = x.dtype
+            elif isinstance(x, (np.generic, np.ndarray)):
+                d = backend.from_np(x.dtype)
+            elif isinstance(x, (bool, int, float)):
+                d = backend.scalar_dtype(x)
+            else:
+                return None  # let NumPy decide (and raise for what it can't hold)
+            found = d if found is None else backend.promote_types(found, d)
+    return found
+
+
 def _nested_tolist(seq):
     return [x.tolist() if isinstance(x, Tensor) else
             _nested_tolist(x) if isinstance(x, (list, tuple)) else x for x in seq]
 
 
-def _shape(size):
+def _shape(size, opname="tensor"):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     try:
-        return tuple(int(s) for s in size)
+        shape = tuple(operator.index(s) for s in size)
     except TypeError:
-        raise TypeError(f"size must be a sequence of ints, got {size!r}") from None
+        raise TypeError(f"{opname}: size must be a sequence of ints, got {size!r}") from None
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"{opname}: sizes must be non-negative, got {list(shape)}")
+    return shape
 
 
 def _dtype_np(dtype, default=None):
@@ -92,10 +120,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
-def _filled(fill, size, dtype, device, requires_grad, default=None):
+def _filled(fill, size, dtype, device, requires_grad, default=None, opname="tensor"):
     dev = backend.device(device) if device is not None else backend.CPU
     xp = backend.xp_for(dev)
-    arr = xp.full(_shape(size), fill, dtype=_dtype_np(dtype, default))
+    arr = xp.full(_shape(size, opname), fill, dtype=_dtype_np(dtype, default))
     return _finish(arr, requires_grad)
 
 
@@ -117,6 +145,8 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 @public(method=False)
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         dtype = backend.scalar_dtype(fill_value)
     return _filled(fill_value, (size,) if isinstance(size, int) else size, dtype, device,
@@ -153,6 +183,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 
 @public(method=False)
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
     xp = backend.xp_for(backend.device(device or "cpu"))
     return _finish(xp.eye(n, m, dtype=_dtype_np(dtype)), requires_grad)
 
@@ -168,6 +200,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     start, end, step = args
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound {end} and lower bound {start} are inconsistent "
+                           f"with the sign of step {step}")
     if dtype is None:
         dtype = backend.int64 if all(isinstance(a, (int, np.integer)) for a in args) \
             else backend.get_default_dtype()
@@ -179,6 +214,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 @public(method=False)
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     xp = backend.xp_for(backend.device(device or "cpu"))
     return _finish(xp.linspace(start, end, steps).astype(_dtype_np(dtype)), requires_grad)
 
