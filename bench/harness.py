@@ -1,0 +1,94 @@
+"""A small benchmark harness: nablagrad against PyTorch (CPU) in one process.
+
+Method (see bench/README.md):
+* same thread count: PyTorch gets as many threads as NumPy's BLAS uses (:func:`setup_threads`);
+* interleaved: each round times ours, then torch, so drifts in clock speed or load hit both;
+* median over rounds, of the time per call (a round repeats a call ``number`` times, chosen so
+  that one round lasts at least ``min_time`` seconds);
+* the result is the ratio ours / torch (lower is better; 1.0 = as fast as PyTorch).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import statistics
+import time
+
+
+def blas_threads() -> int:
+    """Threads NumPy's OpenBLAS uses (asked from the loaded library; else the CPUs we may use)."""
+    try:
+        with open("/proc/self/maps") as f:  # the shared libraries loaded in this process
+            libs = {p for p in (line.split()[-1] for line in f)
+                    if "openblas" in p.lower() and ".so" in p}
+        for path in sorted(libs, key=lambda p: "numpy" not in p):  # NumPy's own first
+            lib = ctypes.CDLL(path)
+            for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                         "openblas_get_num_threads64_", "openblas_get_num_threads"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    return int(fn())
+    except OSError:
+        pass
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def setup_threads() -> int:
+    """Give PyTorch NumPy's BLAS thread count; returns it."""
+    import numpy  # noqa: F401  (loads OpenBLAS, so that it can be asked)
+    import torch
+    n = blas_threads()
+    torch.set_num_threads(n)
+    return n
+
+
+def _time(fn, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def _calibrate(fns, min_time):
+    """Calls per round so that the slowest function's round lasts ``min_time``."""
+    per_call = max(_time(fn, 1) for fn in fns)
+    number = 1
+    while number * per_call < min_time and number < 1_000_000:
+        number *= 2
+    return number
+
+
+def compare(name, ours_fn, torch_fn, repeat=7, warmup=2, number=None, min_time=0.05,
+            target=None) -> dict:
+    """Time ``ours_fn`` and ``torch_fn`` interleaved; medians in ms per call and their ratio."""
+    for _ in range(warmup):
+        ours_fn()
+        torch_fn()
+    if number is None:
+        number = _calibrate((ours_fn, torch_fn), min_time)
+    ours, theirs = [], []
+    for _ in range(repeat):
+        ours.append(_time(ours_fn, number))
+        theirs.append(_time(torch_fn, number))
+    ours_ms = statistics.median(ours) * 1e3
+    torch_ms = statistics.median(theirs) * 1e3
+    return {"case": name, "ours_ms": ours_ms, "torch_ms": torch_ms, "ratio": ours_ms / torch_ms,
+            "target": target, "number": number, "repeat": repeat}
+
+
+def _ms(x):
+    return f"{x:.4f}" if x < 0.1 else f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def table(rows) -> str:
+    """Print (and return) the rows as a markdown table; ``ok``/``over`` against the target."""
+    lines = ["| case | ours ms | torch ms | ratio | target |",
+             "|---|---:|---:|---:|---|"]
+    for r in rows:
+        t = r.get("target")
+        mark = "" if t is None else f"≤ {t:g}× ({'ok' if r['ratio'] <= t else 'over'})"
+        lines.append(f"| {r['case']} | {_ms(r['ours_ms'])} | {_ms(r['torch_ms'])} | "
+                     f"{r['ratio']:.2f}× | {mark} |")
+    text = "\n".join(lines)
+    print(text)
+    return text
