@@ -1,35 +1,38 @@
 """Convolution and pooling against PyTorch (CPU): conv2d at LeNet/ResNet-like shapes and 2×2 max
 pooling, forward and forward+backward. Prints a markdown table of ours / torch time ratios.
 
-    python bench/bench_conv.py            # full (about a minute on 2 cores)
-    python bench/bench_conv.py --quick    # smoke run for CI (batch 8, few rounds)
+    python bench/bench_conv.py                           # full sizes, 2 threads each
+    python bench/bench_conv.py --quick                   # batch / 8, 5 rounds (CI smoke)
+    python bench/bench_conv.py --threads 1 --clock cpu   # steadier on a busy machine
 
-Both libraries get the same number of threads (``--threads``, default 2). Method: interleaved
-rounds, median of at least 5 (bench/harness.py).
+Method (bench/harness.py): same thread count for NumPy's BLAS and torch, interleaved rounds,
+median of at least 5. The first convolution is a first layer: its input needs no gradient.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 
+import numpy as np
+import torch
 
-def _threads_from_argv(argv):
-    """Read --threads before NumPy loads: OpenBLAS takes its thread count at load time."""
-    argv = sys.argv[1:] if argv is None else argv
-    for i, a in enumerate(argv):
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-    return "2"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import compare, setup_threads, table  # noqa: E402
+
+import nablagrad as ng  # noqa: E402
+import nablagrad.nn.functional as F  # noqa: E402
+
+TF = torch.nn.functional
+
+#: (batch, in channels, out channels, height = width), 3×3 kernels, padding 1
+CONVS = ((64, 1, 32, 28), (64, 32, 64, 14), (32, 64, 64, 32))
 
 
 def pair(rng, *shape, grad=True):
     """The same float32 data as a nablagrad and a torch tensor."""
-    import nablagrad as ng
-    import torch
-    a = rng.standard_normal(shape, dtype="float32")
+    a = rng.standard_normal(shape, dtype=np.float32)
     return ng.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
 
 
@@ -51,59 +54,57 @@ def no_grad(lib, fn, inputs):
 
 
 def cases(quick):
-    import numpy as np
-    import torch
-
-    import nablagrad as ng
-    import nablagrad.nn.functional as F
-    TF = torch.nn.functional
     rng = np.random.default_rng(0)
-    scale = 8 if quick else 1        # quick: batch / 8
+    scale = 8 if quick else 1
     out = []
-    for n, cin, cout, size in ((64, 1, 32, 28), (64, 32, 64, 14), (32, 64, 64, 32)):
+    for n, cin, cout, size in CONVS:
         n //= scale
-        x, tx = pair(rng, n, cin, size, size, grad=cin > 1)   # the first layer needs no dL/dx
+        x, tx = pair(rng, n, cin, size, size, grad=cin > 1)
         w, tw = pair(rng, cout, cin, 3, 3)
         b, tb = pair(rng, cout)
         g, tg = pair(rng, n, cout, size, size, grad=False)
         name = f"conv2d N={n} {cin}→{cout} {size}×{size} 3×3 pad 1"
-        ours = lambda p, q, r: F.conv2d(p, q, r, padding=1)   # noqa: E731
-        theirs = lambda p, q, r: TF.conv2d(p, q, r, padding=1)   # noqa: E731
-        out.append((f"{name} fwd", no_grad(ng, ours, (x, w, b)), no_grad(torch, theirs,
-                                                                         (tx, tw, tb))))
+
+        def ours(p, q, r):
+            return F.conv2d(p, q, r, padding=1)
+
+        def theirs(p, q, r):
+            return TF.conv2d(p, q, r, padding=1)
+        out.append((f"{name} fwd", no_grad(ng, ours, (x, w, b)),
+                    no_grad(torch, theirs, (tx, tw, tb))))
         out.append((f"{name} fwd+bwd", fwd_bwd(ours, (x, w, b), g),
                     fwd_bwd(theirs, (tx, tw, tb), tg)))
     n = 64 // scale
     x, tx = pair(rng, n, 32, 28, 28)
     g, tg = pair(rng, n, 32, 14, 14, grad=False)
     name = f"max_pool2d N={n} 32 ch 28×28 2×2"
-    ours = lambda p: F.max_pool2d(p, 2)   # noqa: E731
-    theirs = lambda p: TF.max_pool2d(p, 2)   # noqa: E731
-    out.append((f"{name} fwd", no_grad(ng, ours, (x,)), no_grad(torch, theirs, (tx,))))
-    out.append((f"{name} fwd+bwd", fwd_bwd(ours, (x,), g), fwd_bwd(theirs, (tx,), tg)))
+    out.append((f"{name} fwd", no_grad(ng, lambda p: F.max_pool2d(p, 2), (x,)),
+                no_grad(torch, lambda p: TF.max_pool2d(p, 2), (tx,))))
+    out.append((f"{name} fwd+bwd", fwd_bwd(lambda p: F.max_pool2d(p, 2), (x,), g),
+                fwd_bwd(lambda p: TF.max_pool2d(p, 2), (tx,), tg)))
     return out
 
 
 def main(argv=None):
-    threads = _threads_from_argv(argv)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", threads)
-    os.environ.setdefault("OMP_NUM_THREADS", threads)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="batch / 8, 5 rounds (CI smoke)")
-    parser.add_argument("--threads", type=int, default=2, help="threads for both libraries")
-    parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (median)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for both NumPy's BLAS and torch (default 2)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: process CPU time, steadier on a busy machine (1 thread only)")
+    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds (at least 5)")
     args = parser.parse_args(argv)
-
-    import torch
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from harness import blas_threads, compare, table
-    torch.set_num_threads(args.threads)
-    repeat = max(5, args.repeat if not args.quick else 5)
-    warmup, min_time = (1, 0.01) if args.quick else (2, 0.2)
-    rows = [compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time)
+    threads = setup_threads(args.threads)
+    if args.clock == "cpu" and threads != 1:
+        parser.error("--clock cpu adds up the time of all threads: use it with --threads 1")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    repeat = 5 if args.quick else max(5, args.repeat)
+    warmup, min_time = (1, 0.01) if args.quick else (2, 0.1)
+    rows = [compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time,
+                    clock=clock)
             for name, ours, theirs in cases(args.quick)]
-    print(f"nablagrad vs torch {torch.__version__}: torch {torch.get_num_threads()} threads, "
-          f"NumPy BLAS {blas_threads()} threads; median of {repeat} interleaved rounds\n")
+    print(f"nablagrad {ng.__version__} vs torch {torch.__version__}, {threads} thread(s) each, "
+          f"{args.clock} clock, median of {repeat} interleaved rounds\n")
     table(rows)
     return rows
 

@@ -3,12 +3,14 @@ overhead of small ops. Prints a markdown table of ours / torch time ratios.
 
     python bench/bench_core.py           # full (about a minute on 2 cores)
     python bench/bench_core.py --quick   # smoke run for CI (< 20 s)
+    python bench/bench_core.py --threads 1 --clock cpu   # steadier on a busy machine
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -85,14 +87,23 @@ def cases(quick):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few rounds (CI)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both NumPy's BLAS and torch (default: NumPy's count)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: process CPU time, steadier on a busy machine (1 thread only)")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds (default 7, quick 3)")
     args = parser.parse_args(argv)
-    threads = setup_threads()
+    threads = setup_threads(args.threads)
+    if args.clock == "cpu" and threads != 1:
+        parser.error("--clock cpu adds up the time of all threads: use it with --threads 1")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     repeat, warmup, min_time = (3, 1, 0.01) if args.quick else (7, 2, 0.05)
+    repeat = args.repeat or repeat
     rows = [compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time,
-                    target=target)
+                    target=target, clock=clock)
             for name, ours, theirs, target in cases(args.quick)]
-    print(f"nablagrad vs torch {torch.__version__}, {threads} threads each, "
-          f"median of {repeat} interleaved rounds\n")
+    print(f"nablagrad {ng.__version__} vs torch {torch.__version__}, {threads} thread(s) each, "
+          f"{args.clock} clock, median of {repeat} interleaved rounds\n")
     table(rows)
     return rows
 

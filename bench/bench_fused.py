@@ -1,108 +1,101 @@
-"""Fused-op benchmark: forward + backward of cross_entropy, layer_norm and softmax, nablagrad
-against PyTorch on the CPU (2 threads), interleaved runs, median of several.
+"""Fused ops against PyTorch: forward + backward of cross_entropy, layer_norm and softmax.
+Prints a markdown table of ours / torch time ratios (method: bench/README.md).
 
-    python bench/bench_fused.py [--repeat 7] [--quick]
-
-Prints a markdown table with the ratio ours / torch (lower is better).
+    python bench/bench_fused.py            # full sizes, 2 threads each
+    python bench/bench_fused.py --quick    # small sizes, few rounds (smoke run)
+    python bench/bench_fused.py --threads 1 --clock cpu   # steadier on a busy machine
 """
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as TF
 
-import nablagrad as ng
-import nablagrad.nn.functional as F
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import compare, setup_threads, table  # noqa: E402
+
+import nablagrad as ng  # noqa: E402
+import nablagrad.nn.functional as F  # noqa: E402
+
+# targets: ours / torch, forward + backward
+TARGET = {"cross_entropy": 1.3, "layer_norm": 1.3}
 
 
-def _pair(shape, rng, dtype=np.float32):
-    x = rng.standard_normal(shape).astype(dtype)
-    return ng.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+def pair(*shape, seed=0, grad=True):
+    """The same float32 data as a nablagrad and a torch tensor."""
+    a = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    return ng.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
+
+
+def fwd_bwd(fn, inputs, grad=None):
+    """A callable that runs fn(*inputs), back-propagates ``grad`` and clears the gradients."""
+    def run():
+        fn(*inputs).backward(grad)
+        for t in inputs:
+            t.grad = None
+    return run
 
 
 def cross_entropy_case(n, c):
-    rng = np.random.default_rng(0)
-    (xn, xt), t = _pair((n, c), rng), rng.integers(0, c, size=n)
-    tn, tt = ng.tensor(t), torch.tensor(t)
-
-    def ours():
-        xn.grad = None
-        F.cross_entropy(xn, tn).backward()
-
-    def theirs():
-        xt.grad = None
-        TF.cross_entropy(xt, tt).backward()
-    return f"cross_entropy ({n}, {c})", ours, theirs
+    x, tx = pair(n, c, seed=1)
+    t = np.random.default_rng(2).integers(0, c, size=n)
+    target, ttarget = ng.tensor(t), torch.tensor(t)
+    return (f"cross_entropy ({n}, {c}) fwd+bwd",
+            fwd_bwd(lambda a: F.cross_entropy(a, target), (x,)),
+            fwd_bwd(lambda a: TF.cross_entropy(a, ttarget), (tx,)), TARGET["cross_entropy"])
 
 
-def layer_norm_case(shape, d):
-    rng = np.random.default_rng(0)
-    xn, xt = _pair(shape, rng)
-    wn, wt = _pair((d,), rng)
-    bn, bt = _pair((d,), rng)
-    g = rng.standard_normal(shape).astype(np.float32)
-    gn, gt = ng.tensor(g), torch.tensor(g)
-
-    def ours():
-        xn.grad = wn.grad = bn.grad = None
-        F.layer_norm(xn, (d,), wn, bn).backward(gn)
-
-    def theirs():
-        xt.grad = wt.grad = bt.grad = None
-        TF.layer_norm(xt, (d,), wt, bt).backward(gt)
-    return f"layer_norm {shape} over {d}", ours, theirs
+def layer_norm_case(shape):
+    d = shape[-1]
+    (x, tx), (w, tw), (b, tb) = pair(*shape, seed=3), pair(d, seed=4), pair(d, seed=5)
+    g, tg = pair(*shape, seed=6, grad=False)
+    return (f"layer_norm {shape} over {d} fwd+bwd",
+            fwd_bwd(lambda *a: F.layer_norm(a[0], (d,), a[1], a[2]), (x, w, b), g),
+            fwd_bwd(lambda *a: TF.layer_norm(a[0], (d,), a[1], a[2]), (tx, tw, tb), tg),
+            TARGET["layer_norm"])
 
 
 def softmax_case(shape):
-    rng = np.random.default_rng(0)
-    xn, xt = _pair(shape, rng)
-    g = rng.standard_normal(shape).astype(np.float32)
-    gn, gt = ng.tensor(g), torch.tensor(g)
-
-    def ours():
-        xn.grad = None
-        F.softmax(xn, -1).backward(gn)
-
-    def theirs():
-        xt.grad = None
-        TF.softmax(xt, -1).backward(gt)
-    return f"softmax {shape} dim -1", ours, theirs
+    (x, tx), (g, tg) = pair(*shape, seed=7), pair(*shape, seed=8, grad=False)
+    return (f"softmax {shape} dim -1 fwd+bwd", fwd_bwd(lambda a: F.softmax(a, -1), (x,), g),
+            fwd_bwd(lambda a: TF.softmax(a, -1), (tx,), tg), None)
 
 
-def measure(ours, theirs, repeat):
-    """Interleaved timings (one warm-up each); returns the two medians in seconds."""
-    ours()
-    theirs()
-    t_ours, t_theirs = [], []
-    for _ in range(repeat):
-        for fn, out in ((ours, t_ours), (theirs, t_theirs)):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(t_ours), statistics.median(t_theirs)
+def cases(quick):
+    if quick:
+        return [cross_entropy_case(128, 10), cross_entropy_case(256, 100),
+                layer_norm_case((4, 64, 128)), softmax_case((2, 4, 64, 64))]
+    return [cross_entropy_case(128, 10), cross_entropy_case(4096, 1000),
+            layer_norm_case((64, 256, 256)), softmax_case((64, 4, 256, 256))]
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="small shapes (smoke test)")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    if args.quick:
-        cases = [cross_entropy_case(128, 10), layer_norm_case((4, 16, 32), 32),
-                 softmax_case((2, 2, 16, 16))]
-    else:
-        cases = [cross_entropy_case(128, 10), cross_entropy_case(4096, 1000),
-                 layer_norm_case((64, 256, 256), 256), softmax_case((64, 4, 256, 256))]
-    print("| op (forward + backward) | nablagrad ms | torch ms | ratio |")
-    print("|---|---:|---:|---:|")
-    for name, ours, theirs in cases:
-        a, b = measure(ours, theirs, max(args.repeat, 5))
-        print(f"| {name} | {a * 1e3:.3f} | {b * 1e3:.3f} | {a / b:.2f} |")
+    parser.add_argument("--quick", action="store_true", help="small sizes, few rounds")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for both NumPy's BLAS and torch (default 2)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: process CPU time, steadier on a busy machine (1 thread only)")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds (default 7, quick 3)")
+    args = parser.parse_args(argv)
+    threads = setup_threads(args.threads)
+    if args.clock == "cpu" and threads != 1:
+        parser.error("--clock cpu adds up the time of all threads: use it with --threads 1")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    repeat, warmup, min_time = (3, 1, 0.01) if args.quick else (7, 2, 0.05)
+    repeat = max(args.repeat or repeat, 3 if args.quick else 5)
+    rows = [compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time,
+                    target=target, clock=clock)
+            for name, ours, theirs, target in cases(args.quick)]
+    print(f"nablagrad {ng.__version__} vs torch {torch.__version__}, {threads} thread(s) each, "
+          f"{args.clock} clock, median of {repeat} interleaved rounds\n")
+    table(rows)
+    return rows
 
 
 if __name__ == "__main__":

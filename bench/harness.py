@@ -1,7 +1,8 @@
 """A small benchmark harness: nablagrad against PyTorch (CPU) in one process.
 
 Method (see bench/README.md):
-* same thread count: PyTorch gets as many threads as NumPy's BLAS uses (:func:`setup_threads`);
+* same thread count: PyTorch gets as many threads as NumPy's BLAS uses, or both get the count
+  asked for (:func:`setup_threads`);
 * interleaved: each round times ours, then torch, so drifts in clock speed or load hit both;
 * median over rounds, of the time per call (a round repeats a call ``number`` times, chosen so
   that one round lasts at least ``min_time`` seconds);
@@ -15,43 +16,55 @@ import statistics
 import time
 
 
-def blas_threads() -> int:
-    """Threads NumPy's OpenBLAS uses (asked from the loaded library; else the CPUs we may use)."""
+def _openblas(function):
+    """``function`` ("get_num_threads", "set_num_threads") of the OpenBLAS NumPy loaded, or None."""
+    import numpy  # noqa: F401  (loads OpenBLAS)
     try:
         with open("/proc/self/maps") as f:  # the shared libraries loaded in this process
             libs = {p for p in (line.split()[-1] for line in f)
                     if "openblas" in p.lower() and ".so" in p}
-        for path in sorted(libs, key=lambda p: "numpy" not in p):  # NumPy's own first
-            lib = ctypes.CDLL(path)
-            for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                         "openblas_get_num_threads64_", "openblas_get_num_threads"):
-                fn = getattr(lib, name, None)
-                if fn is not None:
-                    return int(fn())
     except OSError:
-        pass
+        return None
+    for path in sorted(libs, key=lambda p: "numpy" not in p):  # NumPy's own first
+        lib = ctypes.CDLL(path)
+        for symbol in (f"scipy_openblas_{function}64_", f"scipy_openblas_{function}",
+                       f"openblas_{function}64_", f"openblas_{function}"):
+            if hasattr(lib, symbol):
+                return getattr(lib, symbol)
+    return None
+
+
+def blas_threads() -> int:
+    """Threads NumPy's OpenBLAS uses (asked from the library; else the CPUs we may use)."""
+    get = _openblas("get_num_threads")
+    if get is not None:
+        return int(get())
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def setup_threads() -> int:
-    """Give PyTorch NumPy's BLAS thread count; returns it."""
-    import numpy  # noqa: F401  (loads OpenBLAS, so that it can be asked)
+def setup_threads(n=None) -> int:
+    """Give PyTorch NumPy's BLAS thread count, or set both to ``n``; returns the count."""
     import torch
+    if n is not None:
+        set_threads = _openblas("set_num_threads")
+        if set_threads is None:
+            raise RuntimeError("can't set NumPy's BLAS threads here: set OPENBLAS_NUM_THREADS")
+        set_threads(int(n))
     n = blas_threads()
     torch.set_num_threads(n)
     return n
 
 
-def _time(fn, number):
-    start = time.perf_counter()
+def _time(fn, number, clock=time.perf_counter):
+    start = clock()
     for _ in range(number):
         fn()
-    return (time.perf_counter() - start) / number
+    return (clock() - start) / number
 
 
-def _calibrate(fns, min_time):
+def _calibrate(fns, min_time, clock):
     """Calls per round so that the slowest function's round lasts ``min_time``."""
-    per_call = max(_time(fn, 1) for fn in fns)
+    per_call = max(_time(fn, 1, clock) for fn in fns)
     number = 1
     while number * per_call < min_time and number < 1_000_000:
         number *= 2
@@ -59,17 +72,20 @@ def _calibrate(fns, min_time):
 
 
 def compare(name, ours_fn, torch_fn, repeat=7, warmup=2, number=None, min_time=0.05,
-            target=None) -> dict:
-    """Time ``ours_fn`` and ``torch_fn`` interleaved; medians in ms per call and their ratio."""
+            target=None, clock=time.perf_counter) -> dict:
+    """Time ``ours_fn`` and ``torch_fn`` interleaved; medians in ms per call and their ratio.
+
+    ``clock=time.process_time`` measures CPU time instead of wall time: steadier on a busy
+    machine, but only meaningful with one thread (it adds up all threads' time)."""
     for _ in range(warmup):
         ours_fn()
         torch_fn()
     if number is None:
-        number = _calibrate((ours_fn, torch_fn), min_time)
+        number = _calibrate((ours_fn, torch_fn), min_time, clock)
     ours, theirs = [], []
     for _ in range(repeat):
-        ours.append(_time(ours_fn, number))
-        theirs.append(_time(torch_fn, number))
+        ours.append(_time(ours_fn, number, clock))
+        theirs.append(_time(torch_fn, number, clock))
     ours_ms = statistics.median(ours) * 1e3
     torch_ms = statistics.median(theirs) * 1e3
     return {"case": name, "ours_ms": ours_ms, "torch_ms": torch_ms, "ratio": ours_ms / torch_ms,

@@ -255,3 +255,28 @@ def test_second_derivative_of_conv_in_both_arguments(rng):
         (gw,) = lib.autograd.grad([(gx * gx).sum()], [w])
         results.append(gw.detach().numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("stride,groups", [(1, 1), (2, 2), ((1, 2), 1)])
+def test_chunked_im2col_matches_torch(rng, monkeypatch, transposed, stride, groups):
+    """Small chunk budgets split the batch into several chunks, the last one partial."""
+    from nablagrad.ops import conv as conv_module
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 15000)
+    x, tx = _pair(rng, 7, 4, 6, 5)
+    w, tw = _pair(rng, 4, 4 // groups, 3, 2)
+    b, tb = _pair(rng, 4 if not transposed else 4 // groups * groups)
+    kw = dict(stride=stride, padding=1, groups=groups)
+    if transposed:
+        ours, theirs = F.conv_transpose2d(x, w, b, **kw), TF.conv_transpose2d(tx, tw, tb, **kw)
+    else:
+        ours, theirs = F.conv2d(x, w, b, **kw), TF.conv2d(tx, tw, tb, **kw)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-12)
+    g = rng.standard_normal(tuple(theirs.shape))
+    for t in (x, w, b, tx, tw, tb):
+        t.requires_grad_(True)
+    f, tf = (F.conv_transpose2d, TF.conv_transpose2d) if transposed else (F.conv2d, TF.conv2d)
+    grads = ng.autograd.grad([f(x, w, b, **kw)], [x, w, b], [ng.tensor(g)])
+    tgrads = torch.autograd.grad([tf(tx, tw, tb, **kw)], [tx, tw, tb], [torch.tensor(g)])
+    for a, t in zip(grads, tgrads):
+        np.testing.assert_allclose(a.numpy(), t.numpy(), atol=1e-10)

@@ -232,8 +232,6 @@ def test_operators_with_scalars_both_ways(op, scalar, dtype):
 @pytest.mark.parametrize("op", UNARY_OPERATORS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("dtype", ["int64", "float32", "bool", "uint8"])
 def test_unary_operators(op, dtype):
-    if op is operator.pos and dtype == "bool":
-        pytest.xfail("Tensor.__pos__ (in _tensor.py) returns self instead of calling positive()")
     values = [True, False] if dtype == "bool" else [1, 3]
     r_t, e_t = _run(lambda x, _: op(x), torch.tensor(values, dtype=getattr(torch, dtype)), None)
     r_n, e_n = _run(lambda x, _: op(x), ng.tensor(values, dtype=getattr(ng, dtype)), None)

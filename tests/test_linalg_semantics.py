@@ -59,6 +59,8 @@ def test_product_errors_name_op_and_shapes():
         a @ a
     with pytest.raises(RuntimeError, match="same dtype.*float32.*float64"):
         a @ ng.ones(3, 2, dtype=ng.float64)
+    with pytest.raises(RuntimeError, match=r"matmul \(batch dimensions\).*\[2\].*\[3\]"):
+        ng.ones(2, 2, 3) @ ng.ones(3, 3, 2)
     with pytest.raises(RuntimeError, match="mm: .*2D"):
         ng.mm(ng.ones(2, 3, 4), ng.ones(4, 2))
     with pytest.raises(RuntimeError, match="bmm: batch sizes"):

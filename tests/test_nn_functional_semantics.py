@@ -167,6 +167,13 @@ def test_softmax_rejects_integers_and_accepts_dtype():
         F.softmax(ng.zeros(2, 3), 2)
 
 
+def test_torch_and_method_signatures_take_dtype_positionally():
+    x = ng.randn(2, 3)
+    assert x.softmax(1, ng.float64).dtype == ng.float64
+    assert ng.log_softmax(x, 0, ng.float64).dtype == ng.float64
+    assert F.softmax(x, 1, 3, ng.float64).dtype == ng.float64  # F's third argument: _stacklevel
+
+
 def test_softmax_of_scalar():
     assert F.softmax(ng.tensor(3.0), 0).item() == 1.0
     assert F.log_softmax(ng.tensor(3.0), 0).item() == 0.0

@@ -283,6 +283,26 @@ def test_cumprod_gradient_with_zeros_is_the_same_with_and_without_a_graph():
     close(graph, gt)
 
 
+def test_sum_with_a_narrower_dtype_backpropagates_in_the_input_dtype():
+    a = np.random.default_rng(1).standard_normal((3, 4))
+    gx, gt = _grads(lambda m: ng.sum(m, 1, dtype=ng.float32),
+                    lambda m: torch.sum(m, 1, dtype=torch.float32), a)
+    assert gx.dtype == ng.float64
+    close(gx, gt)
+
+
+@pytest.mark.parametrize("call", [lambda m: m.topk(0, 1), lambda m: m.diff(5),
+                                  lambda m: m.diff(2, 0, append=m[:0])])
+def test_empty_results_and_their_gradients(call):
+    def values(m):
+        r = call(m)
+        return r.values if isinstance(r, tuple) else r
+    a = np.random.default_rng(2).standard_normal((3, 4))
+    gx, gt = _grads(values, values, a)
+    assert tuple(values(ng.tensor(a)).shape) == tuple(values(torch.tensor(a)).shape)
+    close(gx, gt)
+
+
 def test_reduction_backward_broadcasts_instead_of_copying():
     x = ng.randn(50, 60, requires_grad=True)
     for out in (x.sum(), x.sum(1), x.mean(0)):
@@ -305,6 +325,21 @@ def test_logcumsumexp_is_stable():
     gx, gt = _grads(lambda m: m.logcumsumexp(1), lambda m: m.logcumsumexp(1), a)
     close(gx, gt, atol=1e-10)
     assert np.all(np.isfinite(gx.numpy()))
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"])
+def test_cumulative_ops_along_a_leading_dim_of_wide_slices(name):
+    """Wide slices take the slice-by-slice path of ``accumulate``: same results as torch."""
+    a = np.random.default_rng(3).uniform(0.5, 1.5, size=(40, 3, 100))
+    x, t = both(a)
+    ours, theirs = getattr(x, name)(0), getattr(t, name)(0)
+    if isinstance(theirs, tuple):
+        assert ours.indices.tolist() == theirs.indices.tolist()
+        ours, theirs = ours.values, theirs.values
+    close(ours, theirs, rtol=1e-10)
+    if name in ("cumsum", "logcumsumexp"):
+        gx, gt = _grads(lambda m: getattr(m, name)(0), lambda m: getattr(m, name)(0), a)
+        close(gx, gt, rtol=1e-10, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- ties and NaN

@@ -7,7 +7,7 @@ from .backend import (dtype, device, bool_ as bool, uint8, int8, int16, int32, i
 from .backend import result_type as _result_type
 from ._tensor import Tensor, Size
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
-from . import autograd, ops, nn
+from . import autograd, ops, nn, linalg
 from .ops import FUNCTIONS as _FUNCTIONS
 
 globals().update(_FUNCTIONS)

@@ -414,7 +414,7 @@ class Tensor:
     def __matmul__(self, o): return self.matmul(o)
     def __rmatmul__(self, o): return _ops().matmul(o, self)
     def __neg__(self): return self.neg()
-    def __pos__(self): return self
+    def __pos__(self): return self.positive()
     def __abs__(self): return self.abs()
     def __invert__(self): return self.bitwise_not()
     def __and__(self, o): return self.bitwise_and(o)
@@ -423,8 +423,8 @@ class Tensor:
     def __ror__(self, o): return self.bitwise_or(o)
     def __xor__(self, o): return self.bitwise_xor(o)
     def __rxor__(self, o): return self.bitwise_xor(o)
-    def __eq__(self, o): return self.eq(o)
-    def __ne__(self, o): return self.ne(o)
+    def __eq__(self, o): return self.eq(o) if _comparable(o) else NotImplemented
+    def __ne__(self, o): return self.ne(o) if _comparable(o) else NotImplemented
     def __lt__(self, o): return self.lt(o)
     def __le__(self, o): return self.le(o)
     def __gt__(self, o): return self.gt(o)
@@ -436,6 +436,11 @@ class Tensor:
     def __imul__(self, o): return self.mul_(o)
     def __itruediv__(self, o): return self.div_(o)
     def __ipow__(self, o): return self.pow_(o)
+
+
+def _comparable(o):
+    """Operands that ``==`` compares elementwise; anything else (None, strings) compares False."""
+    return isinstance(o, (Tensor, bool, int, float, np.number, np.ndarray))
 
 
 def _ops():

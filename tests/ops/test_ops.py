@@ -101,7 +101,7 @@ def _outs(r):
 
 def _np(x):
     if isinstance(x, torch.Tensor):
-        return x.detach().numpy()
+        return x.detach().numpy(force=True)  # force: PyTorch returns ZeroTensors for some grads
     if isinstance(x, ng.Tensor):
         return x.detach().numpy()
     return np.asarray(x)

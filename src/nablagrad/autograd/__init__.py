@@ -6,6 +6,7 @@ from .graph import Op
 from .function import Function, FunctionCtx
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import engine as _engine
+from . import functional
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):

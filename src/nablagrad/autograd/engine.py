@@ -179,9 +179,10 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             if len(result) != len(op.next):
                 raise RuntimeError(f"{op.name()} returned {len(result)} gradients for "
                                    f"{len(op.next)} inputs")
-            for edge, g, shape, dt in zip(op.next, result, op.in_shapes, op.in_dtypes):
+            for edge, g, meta in zip(op.next, result, op.in_meta):
                 if edge is None or g is None:
                     continue
+                shape, dt = meta
                 if g._data.shape != shape:
                     g = _sum_to_shape(g, shape)
                 if g._data.dtype != dt:

@@ -29,8 +29,7 @@ class Op:
 
     # Attributes set by apply() when the graph is recorded:
     #   next             one edge per argument: (op, output_index), a leaf Tensor, or None
-    #   in_shapes        shape of each argument that needs a gradient (None otherwise)
-    #   in_dtypes        numpy dtype of each such argument
+    #   in_meta          (shape, numpy dtype) of each argument that needs a gradient, else None
     #   n_out            number of outputs
 
     @classmethod
@@ -39,18 +38,9 @@ class Op:
         Tensor = _Tensor
         op = object.__new__(cls)
         op._retain_in = op._retain_out = None
-        requires_grad = False
-        arrays = []
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a._data)
-                if a._rg:
-                    requires_grad = True
-            else:
-                arrays.append(a)
-        if requires_grad and not grad_mode.state.enabled:
-            requires_grad = False
-        op.requires_grad = requires_grad
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        requires_grad = op.requires_grad = grad_mode.state.enabled and any(
+            [isinstance(a, Tensor) and a._rg for a in args])
         out = op.forward(*arrays, **kwargs)
 
         if type(out) is tuple:
@@ -64,8 +54,6 @@ class Op:
             op._share_storage(args[0], results)
         if requires_grad:
             op._record(args, results)
-        else:
-            op._retain_in = op._retain_out = None
         return results
 
     def _share_storage(self, base, results):
@@ -79,35 +67,34 @@ class Op:
     def _record(self, args, results):
         """Link this op into the graph: one edge per argument, plus what backward needs."""
         Tensor = _Tensor
-        nxt, shapes, dtypes = [], [], []
+        nxt, meta = [], []  # edge, and (shape, numpy dtype), of each argument needing a gradient
         for a in args:
-            if isinstance(a, Tensor) and a._base is not None and \
-                    getattr(a, "_vver", a._vbox[0]) != a._vbox[0]:
-                _refresh_view(a)
-            if isinstance(a, Tensor) and a._rg:
-                nxt.append((a.grad_fn, a._oi) if a.grad_fn is not None else a)
-                shapes.append(a._data.shape)
-                dtypes.append(a._data.dtype)
-            else:
-                nxt.append(None)
-                shapes.append(None)
-                dtypes.append(None)
-        self.next = tuple(nxt)
-        self.in_shapes = tuple(shapes)
-        self.in_dtypes = tuple(dtypes)
-        multi = type(results) is tuple
-        outs = results if multi else (results,)
-        self.n_out = len(outs)
-        if multi:  # shapes to fill in zeros for outputs that get no gradient
-            self.out_shapes = tuple(o._data.shape for o in outs)
-            self.out_dtypes = tuple(o._data.dtype for o in outs)
+            if isinstance(a, Tensor):
+                if a._base is not None and getattr(a, "_vver", a._vbox[0]) != a._vbox[0]:
+                    _refresh_view(a)
+                if a._rg:
+                    nxt.append((a.grad_fn, a._oi) if a.grad_fn is not None else a)
+                    meta.append((a._data.shape, a._data.dtype))
+                    continue
+            nxt.append(None)
+            meta.append(None)
+        self.next, self.in_meta = nxt, meta
+        if type(results) is tuple:
+            self.n_out = len(results)
+            # shapes to fill in zeros for outputs that get no gradient
+            self.out_shapes = [o._data.shape for o in results]
+            self.out_dtypes = [o._data.dtype for o in results]
+            outs = results
+        else:
+            self.n_out = 1
+            outs = (results,)
         if self._retain_in is not None:
-            kept = tuple(args[i] for i in self._retain_in)
-            self._saved = kept, tuple(t._vbox[0] if isinstance(t, Tensor) else None for t in kept)
+            kept = [args[i] for i in self._retain_in]
+            self._saved = kept, [t._vbox[0] if isinstance(t, Tensor) else None for t in kept]
         if self._retain_out is not None:
             # keep arrays and version boxes, not the output Tensors: no reference cycle
-            self._saved_out = tuple((outs[j]._data, j, outs[j]._vbox, outs[j]._vbox[0])
-                                    for j in self._retain_out)
+            self._saved_out = [(outs[j]._data, j, outs[j]._vbox, outs[j]._vbox[0])
+                               for j in self._retain_out]
 
     @property
     def needs_input_grad(self):

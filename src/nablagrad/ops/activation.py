@@ -211,7 +211,7 @@ class Threshold(Op):
 
     def forward(self, x, th, value):
         mask = x > th
-        self.mask = mask
+        self.mask = mask if self.requires_grad else None
         return backend.xp_of(x).where(mask, x, x.dtype.type(value))
 
     def backward(self, g):
@@ -240,7 +240,7 @@ class Shrink(Op):
     def forward(self, x, lambd, soft):
         xp = backend.xp_of(x)
         mask = (x < -lambd) | (x > lambd)
-        self.mask = mask
+        self.mask = mask if self.requires_grad else None
         y = x - xp.sign(x) * x.dtype.type(lambd) if soft else x
         return xp.where(mask, y, x.dtype.type(0))
 

@@ -6,10 +6,11 @@ offset k, the padded input at o·s + k·d:
     y[n, g·Og + j, o] = b[g·Og + j] + Σ_{c<Cg, k} w[g·Og + j, c, k] · x_pad[n, g·Cg + c, o·s + k·d]
 
 im2col copies every window of the padded input into a matrix (an ``as_strided`` view, then one
-copy), so the convolution becomes a matrix product per sample and group, done by BLAS:
-Y[n] (Og × L) = W (Og × Cg·K) · cols[n] (Cg·K × L), with L output positions per sample. The
-columns are built for a few samples at a time into one reused buffer of about 2 MB, so they stay
-in cache between the copy and the product, and Y[n] lands directly in the (N, C, H, W) output.
+copy), so the convolution becomes one matrix product per group, done by BLAS:
+Y (Og × n·L) = W (Og × Cg·K) · cols (Cg·K × n·L), with L output positions per sample. The
+columns are built for a chunk of n samples at a time (about 4 MB with the product) in reused
+buffers, so they stay in cache between the copy, the product and the copy of Y into the
+(N, C, H, W) output.
 
 The map (x, w, y) ↦ ⟨y, conv(x, w)⟩ is linear in each argument, so the three derivatives are three
 forms of one computation:
@@ -49,9 +50,10 @@ class Geometry:
 
     def __init__(self, in_size, kernel, stride, dilation, lo, out, groups=1):
         self.in_size, self.kernel, self.stride = tuple(in_size), tuple(kernel), tuple(stride)
-        self.dilation, self.lo, self.out, self.groups = tuple(dilation), tuple(lo), tuple(out), groups
-        self.padded = tuple((o - 1) * s + d * (k - 1) + 1
-                            for o, s, d, k in zip(self.out, self.stride, self.dilation, self.kernel))
+        self.dilation, self.lo, self.out = tuple(dilation), tuple(lo), tuple(out)
+        self.groups = groups
+        self.padded = tuple((o - 1) * s + d * (k - 1) + 1 for o, s, d, k
+                            in zip(self.out, self.stride, self.dilation, self.kernel))
         self.hi = tuple(p - n - lo for p, n, lo in zip(self.padded, self.in_size, self.lo))
         # kernel offset k -> the slices of the padded input that offset k reads in every window
         self.offsets = [(k, tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o
@@ -150,52 +152,80 @@ def col2im(cols, geo):
 
 
 # ----------------------------------------------------------------------------- GEMM kernels
-CHUNK_BYTES = 1 << 21   # im2col columns built per chunk of samples: about the size of a cache
+CHUNK_BYTES = 1 << 22   # a chunk's columns and products take about this much: they stay in cache
 
 
 def _chunk(n, per_sample_bytes):
-    """Samples per chunk so that a chunk's columns take about CHUNK_BYTES."""
+    """Samples per chunk so that a chunk's buffers take about CHUNK_BYTES."""
     return max(1, min(n, CHUNK_BYTES // max(per_sample_bytes, 1)))
 
 
-def column_chunks(x, geo):
+def _shaped(flat, shape):
+    """The first prod(shape) entries of a flat scratch buffer, as a contiguous array."""
+    size = 1
+    for s in shape:
+        size *= s
+    return flat[:size].reshape(shape)
+
+
+def column_chunks(x, geo, out_rows):
     """im2col of x a few samples at a time: yields (start, stop, cols) with cols of shape
-    (stop - start, G, Cg·K, L), rows ordered (c, k); one buffer is reused for every chunk."""
+    (G, Cg·K, (stop - start)·L), rows ordered (c, k) and columns (n, o), in one reused buffer.
+    Chunks are sized for columns plus ``out_rows`` rows of products per sample."""
     xp = backend.xp_of(x)
     n, c = x.shape[:2]
-    rows, length = c * geo.numel_kernel, geo.numel_out
-    step = _chunk(n, rows * length * x.itemsize)
-    buf = xp.empty((step, geo.groups, rows // geo.groups, length), x.dtype)
+    rows, length, nd = c * geo.numel_kernel, geo.numel_out, geo.nd
+    step = _chunk(n, (rows + out_rows) * length * x.itemsize)
+    buf = xp.empty(rows * step * length, x.dtype)
+    to_rows = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
     for start in range(0, n, step):
         stop = min(n, start + step)
-        cols = buf[:stop - start]
-        xp.copyto(cols.reshape((stop - start, c) + geo.kernel + geo.out),
-                  windows(pad_spatial(x[start:stop], geo), geo))
-        yield start, stop, cols
+        cols = _shaped(buf, (c,) + geo.kernel + (stop - start,) + geo.out)
+        xp.copyto(cols, windows(pad_spatial(x[start:stop], geo), geo).transpose(to_rows))
+        yield start, stop, cols.reshape(geo.groups, rows // geo.groups, -1)
+
+
+def _channels_first(y, groups, out=None):
+    """(n, O, *Out) -> (G, Og, n·L) (into ``out`` if given)."""
+    n, o = y.shape[:2]
+    yt = y.reshape(n, o, -1).swapaxes(0, 1)
+    if out is None:
+        out = backend.xp_of(y).empty(yt.shape, y.dtype)
+    out.reshape(yt.shape)[...] = yt
+    return out.reshape(groups, o // groups, -1)
 
 
 def conv_forward(x, w, b, geo):
-    """y = conv(x, w) + b on arrays: per chunk of samples, Y[n] = W · cols[n] per group."""
+    """y = conv(x, w) + b on arrays: per chunk of samples, one product W · cols per group."""
     xp = backend.xp_of(x)
     n, o, g = x.shape[0], w.shape[0], geo.groups
-    out = xp.empty((n, g, o // g, geo.numel_out), x.dtype)
+    length = geo.numel_out
+    out = xp.empty((n, o, length), x.dtype)
     wm = w.reshape(g, o // g, -1)
-    for start, stop, cols in column_chunks(x, geo):
-        xp.matmul(wm, cols, out=out[start:stop])
-    out = out.reshape((n, o) + geo.out)
-    if b is not None:
-        out += b.reshape((o,) + (1,) * geo.nd)
-    return out
+    scratch = None
+    for start, stop, cols in column_chunks(x, geo, o):
+        if scratch is None:
+            scratch = xp.empty(o * cols.shape[-1], x.dtype)
+        ym = xp.matmul(wm, cols, out=_shaped(scratch, (g, o // g, cols.shape[-1])))
+        ym = ym.reshape(o, stop - start, length).swapaxes(0, 1)
+        if b is None:
+            out[start:stop] = ym
+        else:
+            xp.add(ym, b.reshape(o, 1), out=out[start:stop])
+    return out.reshape((n, o) + geo.out)
 
 
 def conv_weight(x, y, geo):
-    """dW = Σ_n Y[n] · cols[n]ᵀ per group: the weight gradient of y = conv(x, w)."""
+    """dW = Y · colsᵀ per group, summed over chunks: the weight gradient of y = conv(x, w)."""
     xp = backend.xp_of(x)
-    n, o, g = x.shape[0], y.shape[1], geo.groups
-    ym = y.reshape(n, g, o // g, geo.numel_out)
+    o, g = y.shape[1], geo.groups
     gw = xp.zeros((g, o // g, x.shape[1] // g * geo.numel_kernel), x.dtype)
-    for start, stop, cols in column_chunks(x, geo):
-        gw += xp.matmul(ym[start:stop], cols.swapaxes(-1, -2)).sum(0)
+    scratch = None
+    for start, stop, cols in column_chunks(x, geo, o):
+        if scratch is None:
+            scratch = xp.empty(o * cols.shape[-1], x.dtype)
+        yt = _channels_first(y[start:stop], g, _shaped(scratch, (o, cols.shape[-1])))
+        gw += yt @ cols.swapaxes(1, 2)
     return gw.reshape((o, x.shape[1] // g) + geo.kernel)
 
 
@@ -217,21 +247,23 @@ def as_correlation(geo, w):
 
 def conv_transpose_forward(y, w, b, geo):
     """x = conv_transpose(y, w) + b on arrays: a flipped-kernel convolution for stride 1; else,
-    per chunk of samples, cols[n] = Wᵀ · Y[n] per group, then col2im."""
+    per chunk of samples, cols = Wᵀ · Y per group, then col2im."""
     corr = as_correlation(geo, w)
     if corr is not None:
         return conv_forward(y, corr[1], b, corr[0])
     xp = backend.xp_of(y)
     n, o, g = y.shape[0], w.shape[0], geo.groups
     c = w.shape[1] * g
-    ym = y.reshape(n, g, o // g, geo.numel_out)
     wt = w.reshape(g, o // g, -1).swapaxes(1, 2)                    # (G, Cg·K, Og)
     buf = (xp.empty if geo.tiles else xp.zeros)((n, c) + geo.padded, y.dtype)
-    step = _chunk(n, c * geo.numel_kernel * geo.numel_out * y.itemsize)
+    step = _chunk(n, (c * geo.numel_kernel + o) * geo.numel_out * y.itemsize)
+    nd = geo.nd
+    to_samples = (nd + 1, 0) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2))
     for start in range(0, n, step):
         stop = min(n, start + step)
-        cols = xp.matmul(wt, ym[start:stop])                        # (n, G, Cg·K, L)
-        col2im_add(buf[start:stop], cols.reshape((stop - start, c) + geo.kernel + geo.out), geo)
+        cols = (wt @ _channels_first(y[start:stop], g)).reshape(
+            (c,) + geo.kernel + (stop - start,) + geo.out)             # (C, *K, n, *Out)
+        col2im_add(buf[start:stop], cols.transpose(to_samples), geo)
     x = crop_spatial(buf, geo)
     if b is not None:
         x = x + b.reshape((c,) + (1,) * geo.nd)
@@ -264,7 +296,7 @@ class Conv(Op):
 
 class ConvTranspose(Op):
     """x = conv_transpose(y, w) + b: the adjoint of ``conv(·, w)``, mapping conv-output-shaped
-    y (N, O, *Out) to conv-input-shaped x (N, C, *S): cols[n] = Wᵀ·Y[n], then col2im.
+    y (N, O, *Out) to conv-input-shaped x (N, C, *S): cols = Wᵀ·Y, then col2im.
 
     dL/dy = conv(dL/dx, w), dL/dw = conv_weight(dL/dx, y), dL/db = Σ dL/dx.
     """
@@ -283,8 +315,8 @@ class ConvTranspose(Op):
 
 
 class ConvWeight(Op):
-    """dw = conv_weight(x, y) = Σ_n Y[n] · cols[n]ᵀ: the weight gradient of a convolution (a
-    correlation of x with y).
+    """dw = conv_weight(x, y) = Y · colsᵀ: the weight gradient of a convolution (a correlation of
+    x with y).
 
     Linear in each argument: dL/dx = conv_transpose(y, dL/dw), dL/dy = conv(x, dL/dw).
     """

@@ -162,7 +162,6 @@ def _softmax_input(input, dim, dtype, name):
     return input, _softmax_dim(input.ndim, dim, name)
 
 
-@public
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(xᵢ) / Σⱼ exp(xⱼ) along ``dim`` (computed after subtracting the max)."""
     input, dim = _softmax_input(input, dim, dtype, "softmax")
@@ -171,13 +170,24 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return Softmax.apply(input, dim, False)
 
 
-@public
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """xᵢ − log Σⱼ exp(xⱼ) along ``dim`` (stable: the max is subtracted first)."""
     input, dim = _softmax_input(input, dim, dtype, "log_softmax")
     if input.ndim == 0:
         return LogSoftmax.apply(input.reshape(1), 0).reshape(())
     return LogSoftmax.apply(input, dim)
+
+
+@public(name="softmax")
+def _softmax(input, dim, dtype=None):
+    """``nablagrad.softmax(input, dim, dtype)`` and ``Tensor.softmax(dim, dtype)``."""
+    return softmax(input, dim, dtype=dtype)
+
+
+@public(name="log_softmax")
+def _log_softmax(input, dim, dtype=None):
+    """``nablagrad.log_softmax(input, dim, dtype)`` and ``Tensor.log_softmax(dim, dtype)``."""
+    return log_softmax(input, dim, dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -799,13 +809,18 @@ def _normalize_backward_graph(op, g, x, w, stats, affine, eps):
     gw = (gy if w is None else gy * w.reshape(p_shape)).reshape(s_shape)
     dx = (gw - gw.mean(s_axes, keepdim=True)
           - xhat * (gw * xhat).mean(s_axes, keepdim=True)) * rstd if need_x else None
-    dw = (gy * xhat.reshape(a_shape)).sum(a_axes).reshape(op.in_shapes[1]) if need_w else None
-    db = gy.sum(a_axes).reshape(op.in_shapes[2]) if need_b else None
+    dw = (gy * xhat.reshape(a_shape)).sum(a_axes).reshape(op.shapes[1]) if need_w else None
+    db = gy.sum(a_axes).reshape(op.shapes[2]) if need_b else None
     return (dx.reshape(x.shape) if need_x else None), dw, db
 
 
-#: elements per block of rows in LayerNorm: the temporaries of a block stay in the L2 cache
-_BLOCK = 1 << 15
+def _shapes(*arrays):
+    return tuple(None if a is None else a.shape for a in arrays)
+
+
+#: elements per block of rows in LayerNorm: a block's arrays stay in the cache, and blocks are
+#: big enough that the Python work per block is small (best measured: 2^17 to 2^18)
+_BLOCK = 1 << 17
 
 
 class LayerNorm(Op):
@@ -817,6 +832,7 @@ class LayerNorm(Op):
 
     def forward(self, x, w, b, d, eps):
         xp = backend.xp_of(x)
+        self.shapes = _shapes(x, w, b)
         x2 = x.reshape(-1, d)
         rows = x2.shape[0]
         w = None if w is None else w.reshape(d)
@@ -861,7 +877,7 @@ class LayerNorm(Op):
         need_x, need_w, need_b = self.needs_input_grad[:3]
         rows, dtype = xhat.shape[0], xhat.dtype
         step = max(1, _BLOCK // d)
-        dx_full = xp.empty(self.in_shapes[0], dtype) if need_x else None
+        dx_full = xp.empty(self.shapes[0], dtype) if need_x else None
         dx = None if dx_full is None else dx_full.reshape(rows, d)
         dw = xp.zeros(d, "float64") if need_w else None
         db = xp.zeros(d, "float64") if need_b else None
@@ -888,8 +904,8 @@ class LayerNorm(Op):
             xp.multiply(xs, c2, out=t)
             t += c1
             out -= t
-        return (dx_full, None if dw is None else dw.astype(dtype).reshape(self.in_shapes[1]),
-                None if db is None else db.astype(dtype).reshape(self.in_shapes[2]))
+        return (dx_full, None if dw is None else dw.astype(dtype).reshape(self.shapes[1]),
+                None if db is None else db.astype(dtype).reshape(self.shapes[2]))
 
 
 class Normalize(Op):
@@ -898,6 +914,7 @@ class Normalize(Op):
 
     def forward(self, x, w, b, stats, affine, eps, on_stats):
         xp = backend.xp_of(x)
+        self.shapes = _shapes(x, w, b)
         (s_shape, s_axes), (a_shape, p_shape, _) = stats, affine
         xs = x.reshape(s_shape)
         mu = xs.mean(axis=s_axes, keepdims=True)
@@ -942,9 +959,9 @@ class Normalize(Op):
             out *= rstd
             dx = Tensor._make(out.reshape(x.shape))
         if need_w:
-            dw = Tensor._make((gy * xhat).sum(axis=a_axes).reshape(self.in_shapes[1]))
+            dw = Tensor._make((gy * xhat).sum(axis=a_axes).reshape(self.shapes[1]))
         if need_b:
-            db = Tensor._make(gy.sum(axis=a_axes).reshape(self.in_shapes[2]))
+            db = Tensor._make(gy.sum(axis=a_axes).reshape(self.shapes[2]))
         return dx, dw, db, None, None, None, None
 
 
@@ -1130,7 +1147,15 @@ def _keep_mask(input, shape, p):
     return backend.move(uniform >= p, input.device).astype(dtype)
 
 
+#: λ·α of SELU: alpha_dropout sets dropped units to −λα, SELU's negative saturation value
+_ALPHA_DROP = 1.7580993408473766
+
+
 def _dropout(input, p, training, inplace, feature, alpha, name):
+    """Dropout with a mask m ~ Bernoulli(1 − p) per element (per channel with ``feature``):
+    y = x·m/(1 − p), so dL/dx = g·m/(1 − p). With ``alpha``: y = a·x·m + αa(m − 1 + p) with
+    α = λα_SELU and a = ((α²p + 1)(1 − p))^(−1/2), which keeps zero mean and unit variance;
+    dL/dx = g·a·m."""
     _check_p(p, name)
     if p == 0 or not training or input.numel() == 0:
         return input
@@ -1150,9 +1175,8 @@ def _dropout(input, p, training, inplace, feature, alpha, name):
     if not alpha:
         keep *= 1 / (1 - p)
         return const_mul(input, keep)
-    a_ = 1.7580993408473766
-    a = 1 / math.sqrt((a_ * a_ * p + 1) * (1 - p))
-    shift = (keep - 1) * (a_ * a) + a_ * a * p
+    a = 1 / math.sqrt((_ALPHA_DROP ** 2 * p + 1) * (1 - p))
+    shift = (keep - 1 + p) * (_ALPHA_DROP * a)
     return const_mul(input, keep * a) + constant(shift)
 
 

@@ -236,17 +236,41 @@ def index_add_arrays(out, dim, idx, src):
     idx = idx.reshape(-1)
     o = xp.moveaxis(out, dim, 0)
     s = xp.moveaxis(src, dim, 0)
-    n, rows = idx.size, (s.size // idx.size if idx.size else 0)
-    if xp is np and rows >= 4 and n * rows >= 4096 and out.dtype in (np.float32, np.float64):
-        import scipy.sparse
-        v = o.shape[0]
-        idx = idx % v if idx.min() < 0 else idx
-        sel = scipy.sparse.csr_matrix((np.ones(n, out.dtype), (idx, np.arange(n))), shape=(v, n))
-        o += (sel @ s.reshape(n, rows)).reshape(o.shape)
+    rows = s.size // idx.size if idx.size else 0
+    if _use_sparse(xp, idx.size, rows, out.dtype):
+        o += _sparse_rows(o.shape, idx, s, rows)
     elif rows == 1 and o.flags.c_contiguous:
         xp.add.at(o.reshape(-1), idx, s.reshape(-1))
     else:
         xp.add.at(o, idx, s)
+
+
+def rows_added(shape, dim, idx, src):
+    """A new array of ``shape``: zeros with ``index_add_arrays(out, dim, idx, src)`` applied."""
+    xp = backend.xp_of(src)
+    idx = idx.reshape(-1)
+    rows = src.size // idx.size if idx.size else 0
+    if not _use_sparse(xp, idx.size, rows, src.dtype):
+        out = xp.zeros(shape, dtype=src.dtype)
+        if idx.size:
+            index_add_arrays(out, dim, idx, src)
+        return out
+    moved = (shape[dim],) + shape[:dim] + shape[dim + 1:]
+    out = _sparse_rows(moved, idx, xp.moveaxis(src, dim, 0), rows)
+    return out if dim == 0 else xp.ascontiguousarray(xp.moveaxis(out, 0, dim))
+
+
+def _use_sparse(xp, n, rows, dtype):
+    return xp is np and rows >= 4 and n * rows >= 4096 and dtype in (np.float32, np.float64)
+
+
+def _sparse_rows(shape, idx, s, rows):
+    """S @ s for the (shape[0] × n) selection matrix S[idx[j], j] = 1, as an array of shape."""
+    import scipy.sparse
+    n, v = idx.size, shape[0]
+    idx = idx % v if idx.min() < 0 else idx
+    sel = scipy.sparse.csr_matrix((np.ones(n, s.dtype), (idx, np.arange(n))), shape=(v, n))
+    return (sel @ s.reshape(n, rows)).reshape(shape)
 
 
 def _accumulate(view, adv, g):
@@ -304,6 +328,10 @@ class IndexBackward(Op):
 
     def forward(self, g, shape, basic, adv):
         self.basic, self.adv = basic, adv
+        single = _single_array(adv)
+        if single is not None and all(b == slice(None) or b is Ellipsis for b in basic):
+            dim, idx = single  # the embedding pattern: rows gathered by one index array
+            return rows_added(shape, dim, idx, g.reshape(shape[:dim] + (idx.size,) + shape[dim + 1:]))
         out = backend.xp_of(g).zeros(shape, dtype=g.dtype)
         view = out[basic]
         if adv is None:
@@ -611,7 +639,7 @@ class ScatterAdd(Op):
     dL/dsrc = gather(dL/dout, dim, index). ``a=None`` means zeros of ``shape``."""
 
     def forward(self, a, src, dim, index, shape):
-        self.dim, self.index = dim, index
+        self.dim, self.index, self.src_shape = dim, index, src.shape
         xp = backend.xp_of(src)
         out = xp.zeros(shape, src.dtype) if a is None else a.copy()
         if index.size:
@@ -622,7 +650,7 @@ class ScatterAdd(Op):
     def backward(self, g):
         gs = None
         if self.needs_input_grad[1]:
-            gs = _fit(Gather.apply(g, self.dim, self.index), self.in_shapes[1])
+            gs = _fit(Gather.apply(g, self.dim, self.index), self.src_shape)
         return g, gs, None, None, None
 
 
@@ -632,6 +660,7 @@ class Scatter(Op):
 
     def forward(self, a, src, dim, index, value):
         self.dim, self.index = dim, index
+        self.src_shape = None if src is None else src.shape
         out = a.copy()
         if index.size:
             pos = _scatter_positions(out.shape, index, dim).reshape(-1)
@@ -642,7 +671,7 @@ class Scatter(Op):
     def backward(self, g):
         need_a, need_src = self.needs_input_grad[:2]
         ga = Scatter.apply(g, None, self.dim, self.index, 0) if need_a else None
-        gs = _fit(Gather.apply(g, self.dim, self.index), self.in_shapes[1]) if need_src else None
+        gs = _fit(Gather.apply(g, self.dim, self.index), self.src_shape) if need_src else None
         return ga, gs, None, None, None
 
 
@@ -671,6 +700,7 @@ class ScatterReduce(Op):
     def forward(self, a, src, dim, index, reduce, include_self):
         xp = backend.xp_of(a)
         self.dim, self.index, self.reduce, self.include_self = dim, index, reduce, include_self
+        self.src_shape = src.shape
         out = a.copy()
         pos = _scatter_positions(a.shape, index, dim).reshape(-1)
         vals = _src_view(src, index).reshape(-1)
@@ -713,7 +743,7 @@ class ScatterReduce(Op):
         else:
             a, src, out = self.saved_tensors
             ga, gs = self._extreme_grads(g, a, src, out, keep_self)
-        return (ga if need_a else None), (_fit(gs, self.in_shapes[1]) if need_src else None), \
+        return (ga if need_a else None), (_fit(gs, self.src_shape) if need_src else None), \
             None, None, None, None
 
     def _extreme_grads(self, g, a, src, out, keep_self):
@@ -824,10 +854,12 @@ class IndexAdd(Op):
 
     def forward(self, a, src, dim, index, alpha, shape):
         self.dim, self.index, self.alpha = dim, index, alpha
-        xp = backend.xp_of(src)
-        out = xp.zeros(shape, src.dtype) if a is None else a.copy()
+        src = src if alpha == 1 else src * alpha
+        if a is None:
+            return rows_added(shape, dim, index, src)
+        out = a.copy()
         if index.size:
-            index_add_arrays(out, dim, index, src if alpha == 1 else src * alpha)
+            index_add_arrays(out, dim, index, src)
         return out
 
     def backward(self, g):
@@ -997,7 +1029,7 @@ class MaskedScatter(Op):
             raise RuntimeError(f"masked_scatter: expected source to have at least as many "
                                f"elements as ones in mask ({src.size} < {k})")
         out[self.mask] = src.reshape(-1)[:k]
-        self.k = k
+        self.k, self.src_shape = k, src.shape
         return out
 
     def backward(self, g):
@@ -1005,7 +1037,7 @@ class MaskedScatter(Op):
         ga = MaskedFill.apply(g, self.mask, 0) if need_a else None
         gs = None
         if need_s:
-            shape = self.in_shapes[2]
+            shape = self.src_shape
             flat = IndexBackward.apply(_index(g, (Ellipsis,), (self.mask,)), (int(np.prod(shape)),),
                                        (slice(0, self.k), Ellipsis), None)
             gs = flat.reshape(shape)

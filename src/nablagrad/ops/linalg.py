@@ -19,6 +19,7 @@ only functions that do not depend on the vectors' signs have a well-defined grad
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import string
@@ -192,6 +193,8 @@ def matmul(input, other):
     if k1 != k2:
         raise RuntimeError(f"matmul: shapes {list(input.shape)} and {list(other.shape)} cannot "
                            f"be multiplied ({k1} != {k2})")
+    if input.ndim > 2 and other.ndim > 2 and input.shape[:-2] != other.shape[:-2]:
+        _broadcast(input.shape[:-2], other.shape[:-2], "matmul (batch dimensions)")
     _same_dtype("matmul", input, other)
     return MatMul.apply(input, other)
 
@@ -515,6 +518,7 @@ def linalg_cross(input, other, *, dim=-1):
 
 # ----------------------------------------------------------------------------- einsum
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase
+_EINSUM_BLAS_WORK = 1 << 16  # multiply-adds above which np.einsum plans a BLAS contraction
 
 
 class Einsum(Op):
@@ -529,8 +533,12 @@ class Einsum(Op):
         self.retain_inputs(*range(len(arrays)))
         self.subscripts, self.output = subscripts, output
         xp = backend.xp_of(arrays[0])
+        sizes = {}
+        for labels, a in zip(subscripts, arrays):
+            sizes.update(zip(labels, a.shape))
+        # contraction paths (BLAS) pay off for real work; small ones are faster in one loop
         out = xp.einsum(",".join(subscripts) + "->" + output, *arrays,
-                        optimize=len(arrays) > 1)
+                        optimize=len(arrays) > 1 and math.prod(sizes.values()) > _EINSUM_BLAS_WORK)
         if len(arrays) == 1 and xp.may_share_memory(out, arrays[0]):
             out = out.copy()  # a transpose or diagonal view: the result owns its memory
         return out
@@ -635,24 +643,30 @@ def einsum(equation, *operands):
     if not operands:
         raise ValueError("einsum(): must provide at least one operand")
     _same_dtype("einsum", *operands)
-    inputs, output = _parse_einsum(equation, [t.shape for t in operands])
+    subs, output, shapes = _einsum_plan(equation, tuple(tuple(t.shape) for t in operands))
+    ops = [t if s is None else t.reshape(s) for t, s in zip(operands, shapes)]
+    return Einsum.apply(*ops, subscripts=subs, output=output)
+
+
+@functools.lru_cache(maxsize=512)
+def _einsum_plan(equation, shapes):
+    """Labels per operand and output, and the new shape of each operand whose size-1
+    dimensions broadcast (those dimensions are dropped; None: keep the operand as it is)."""
+    inputs, output = _parse_einsum(equation, shapes)
     sizes = {}
-    for k, (labels, t) in enumerate(zip(inputs, operands)):
-        for c, n in zip(labels, t.shape):
+    for k, (labels, shape) in enumerate(zip(inputs, shapes)):
+        for c, n in zip(labels, shape):
             if sizes.get(c, 1) not in (1, n) and n != 1:
                 raise RuntimeError(f"einsum(): operands do not broadcast: subscript {c!r} has "
-                                   f"size {n} for operand {k} (shape {list(t.shape)}) but size "
+                                   f"size {n} for operand {k} (shape {list(shape)}) but size "
                                    f"{sizes[c]} elsewhere")
             sizes[c] = max(sizes.get(c, 1), n)
-    ops, subs = [], []
-    for labels, t in zip(inputs, operands):  # size-1 dimensions that broadcast are dropped
-        keep = [sizes[c] == n for c, n in zip(labels, t.shape)]
-        if not all(keep):
-            t = t.reshape(tuple(n for n, k in zip(t.shape, keep) if k))
-            labels = "".join(c for c, k in zip(labels, keep) if k)
-        ops.append(t)
-        subs.append(labels)
-    return Einsum.apply(*ops, subscripts=tuple(subs), output=output)
+    subs, new_shapes = [], []
+    for labels, shape in zip(inputs, shapes):
+        keep = [sizes[c] == n for c, n in zip(labels, shape)]
+        subs.append("".join(c for c, k in zip(labels, keep) if k))
+        new_shapes.append(None if all(keep) else tuple(n for n, k in zip(shape, keep) if k))
+    return tuple(subs), output, tuple(new_shapes)
 
 
 # ----------------------------------------------------------------------------- cdist

@@ -148,9 +148,8 @@ class WindowScatter(Op):
     def forward(self, g, arg, geo):
         self.arg, self.geo = arg, geo
         xp = backend.xp_of(g)
-        shape = g.shape[:-geo.nd] + geo.padded
         # windows that tile the padded input write every position exactly once
-        buf = xp.empty(shape, g.dtype) if geo.tiles else xp.zeros(shape, g.dtype)
+        buf = (xp.empty if geo.tiles else xp.zeros)(g.shape[:-geo.nd] + geo.padded, g.dtype)
         for i, (_, sl) in enumerate(geo.offsets):
             hit = arg == i
             if geo.overlap:
@@ -341,7 +340,7 @@ class WindowSpread(Op):
         self.geo, self.scale = geo, scale
         xp = backend.xp_of(g)
         gs = g * scale
-        buf = xp.zeros(g.shape[:-geo.nd] + geo.padded, g.dtype)
+        buf = (xp.empty if geo.tiles else xp.zeros)(g.shape[:-geo.nd] + geo.padded, g.dtype)
         for _, sl in geo.offsets:
             if geo.overlap:
                 buf[(...,) + sl] += gs
@@ -419,7 +418,8 @@ def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd, opname):
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """Power-average pooling: (Σ_window xᵖ)^(1/p); p = ∞ is max pooling, p = 1 sum pooling."""
+    """Power-average pooling: (Σ_window xᵖ)^(1/p); p = 1 is sum pooling, large p approaches max
+    pooling."""
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1, "lp_pool1d")
 
 
@@ -892,9 +892,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if padding_mode not in ("zeros", "border"):
         raise NotImplementedError(f"grid_sample: padding_mode {padding_mode!r} is not supported "
                                   "(zeros, border)")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise RuntimeError(f"grid_sample: expected input (N, C, H, W) and grid (N, H_out, W_out, 2) "
-                           f"with the same N, got input {list(input.shape)} and grid "
+    if (input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2
+            or grid.shape[0] != input.shape[0]):
+        raise RuntimeError(f"grid_sample: expected input (N, C, H, W) and grid (N, H_out, W_out, "
+                           f"2) with the same N, got input {list(input.shape)} and grid "
                            f"{list(grid.shape)}")
     if input.dtype != grid.dtype or not input.dtype.is_floating_point:
         raise RuntimeError(f"grid_sample: expected input and grid of the same floating-point "

@@ -175,10 +175,12 @@ class Sampled(Op):
     overwrites). As in PyTorch the sample is a constant to autograd: ∂y/∂θ = 0."""
 
     def forward(self, sample, *params):
+        self.shapes = [getattr(p, "shape", None) for p in params]
         return sample
 
     def backward(self, g):
-        return (None,) + tuple(None if s is None else g.new_zeros(s) for s in self.in_shapes[1:])
+        need = self.needs_input_grad[1:]
+        return (None,) + tuple(g.new_zeros(s) if n else None for s, n in zip(self.shapes, need))
 
 
 # ----------------------------------------------------------------------------- constructors

@@ -468,7 +468,9 @@ class LogSumExp(Op):
             return xp.full(_reduced_shape(a.shape, dims, keepdim), -np.inf, dtype=a.dtype)
         m = a.max(axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True))
+        e = a - m
+        e = xp.exp(e, out=e) if e.ndim else xp.exp(e)
+        out = xp.log(e.sum(axis=dims, keepdims=True))
         out += m
         return out if keepdim else out.reshape(_reduced_shape(a.shape, dims, False))
 
@@ -640,6 +642,24 @@ def count_nonzero(input, dim=None):
 
 
 # ----------------------------------------------------------------------------- cumulative
+def accumulate(ufunc, a, axis, dtype=None):
+    """``ufunc.accumulate`` along ``axis`` (cumsum: np.add, cumprod: np.multiply, ...).
+
+    NumPy accumulates each line separately; along a leading axis that is a strided walk per
+    column and slow. When the lines are wide (≥ 256 elements after ``axis``) whole slices are
+    combined one after another instead: a loop over the axis, vectorised over each slice.
+    """
+    xp = backend.xp_of(a)
+    if a.ndim == 0 or axis == a.ndim - 1 or a.size == 0 or a.size < 256 * a.shape[axis]:
+        return ufunc.accumulate(a, axis=axis, dtype=dtype)
+    out = xp.empty(a.shape, dtype=dtype or a.dtype)
+    src, dst = xp.moveaxis(a, axis, 0), xp.moveaxis(out, axis, 0)
+    dst[0] = src[0]
+    for i in range(1, src.shape[0]):
+        ufunc(dst[i - 1], src[i], out=dst[i])
+    return out
+
+
 class Cumsum(Op):
     """yᵢ = Σ_{j≤i} aⱼ along ``axis``; dL/daⱼ = Σ_{i≥j} dL/dyᵢ (a reversed cumulative sum)."""
 
@@ -647,7 +667,7 @@ class Cumsum(Op):
         self.axis = axis
         if a.ndim == 0:
             return a.astype(np_dtype or a.dtype, copy=True)
-        return backend.xp_of(a).cumsum(a, axis=axis, dtype=np_dtype)
+        return accumulate(backend.xp_of(a).add, a, axis, np_dtype)
 
     def backward(self, g):
         return _reverse_cumsum(g, self.axis), None, None
@@ -676,7 +696,7 @@ class Cumprod(Op):
             self.has_zeros = bool((a == 0).any())
         if a.ndim == 0:
             return a.astype(np_dtype or a.dtype, copy=True)
-        return backend.xp_of(a).cumprod(a, axis=axis, dtype=np_dtype)
+        return accumulate(backend.xp_of(a).multiply, a, axis, np_dtype)
 
     def backward(self, g):
         x, y = self.saved_tensors
@@ -734,12 +754,12 @@ def _cum_extreme(input, dim, name):
     axis = wrap_dim(dim, input.ndim, name)
     a = x._data
     xp = backend.xp_of(a)
-    running = (xp.maximum if name == "cummax" else xp.minimum).accumulate(a, axis=axis)
+    running = accumulate(xp.maximum if name == "cummax" else xp.minimum, a, axis)
     reached = a == running
     if a.dtype.kind == "f":
         reached |= xp.isnan(a)  # a NaN becomes (and stays) the running value
     pos = xp.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - axis - 1))
-    idx = xp.maximum.accumulate(xp.where(reached, pos, 0), axis=axis)
+    idx = accumulate(xp.maximum, xp.where(reached, pos, 0), axis)
     out = _take(x, idx, axis, unique=False)
     return ValuesIndices(out.values.reshape(()), out.indices.reshape(())) if scalar else out
 
@@ -757,10 +777,36 @@ def cummin(input, dim):
     return _cum_extreme(input, dim, "cummin")
 
 
+def _np_logcumsumexp(a, axis):
+    """m + log(cumsum(exp(a - m))) with m the slice's max. Where a partial sum is so small that
+    it lost precision (terms below m - ~700 in float64, m - ~70 in float32), or a max is not
+    finite, the stable but slow running log-add-exp (np.logaddexp.accumulate) is used instead."""
+    xp = backend.xp_of(a)
+    if a.size == 0:
+        return a.copy()
+    m = a.max(axis=axis, keepdims=True)
+    if not xp.isfinite(m).all():  # ±inf (or NaN) maxima: the shift would not help
+        return xp.logaddexp.accumulate(a, axis=axis)
+    s = a - m
+    xp.exp(s, out=s)
+    s = accumulate(xp.add, s, axis)
+    info = xp.finfo(a.dtype)
+    if (s < info.tiny / info.eps).any():
+        return xp.logaddexp.accumulate(a, axis=axis)
+    xp.log(s, out=s)
+    s += m
+    return s
+
+
 class LogCumSumExp(Op):
-    """yᵢ = log Σ_{j≤i} exp(aⱼ), accumulated with the stable log-add-exp;
-    ∂L/∂aⱼ = Σ_{i≥j} gᵢ exp(aⱼ - yᵢ), computed in log space separately for g > 0 and g < 0:
-    exp(aⱼ + revlogcumsumexp(log|g| - y)) for each sign, so that nothing overflows."""
+    """yᵢ = log Σ_{j≤i} exp(aⱼ), computed without overflow (see _np_logcumsumexp);
+    ∂L/∂aⱼ = Σ_{i≥j} gᵢ exp(aⱼ - yᵢ).
+
+    With c = the slice's smallest y, that is exp(aⱼ - c) · revcumsum(gᵢ exp(c - yᵢ)): both
+    exponentials stay in range while y spans less than ~log(max float) over the slice. Otherwise
+    it is computed in log space for g > 0 and g < 0 separately,
+    exp(aⱼ + revlogcumsumexp(log|g| - y)), which cannot overflow (but is slower).
+    """
 
     def forward(self, a, axis):
         self.axis = axis
@@ -769,22 +815,32 @@ class LogCumSumExp(Op):
             self.retain_outputs(0)
         if a.ndim == 0:
             return a.copy()
-        return backend.xp_of(a).logaddexp.accumulate(a, axis=axis)
+        return _np_logcumsumexp(a, axis)
 
     def backward(self, g):
         x, y = self.saved_tensors
         if x.ndim == 0:
             return g, None
+        xp, yd = backend.xp_of(y._data), y._data
+        low = yd.min(axis=self.axis, keepdims=True) if yd.size else yd
+        if xp.isfinite(yd).all() and (yd.max(axis=self.axis, keepdims=True) - low < np.log(
+                np.finfo(yd.dtype).max) - 10).all():
+            c = _const(low)
+            return (x - c).exp() * _reverse_cumsum(g * (c - y).exp(), self.axis), None
+        return self._log_space_grad(g, x, y), None
+
+    def _log_space_grad(self, g, x, y):
         gd = g._data
         lowest = np.finfo(gd.dtype).min
+        sign = _const(backend.xp_of(gd).sign(gd))
         result = None
         for mask in (gd > 0, gd < 0):
             m = _const(mask.astype(gd.dtype))
-            log_g = (g * _const(backend.xp_of(gd).sign(gd)) * m + (1 - m)).log() * m + lowest * (1 - m)
+            log_g = (g * sign * m + (1 - m)).log() * m + lowest * (1 - m)
             part = (_flip(logcumsumexp(_flip(log_g - y, self.axis), self.axis), self.axis)
                     + x).exp()
             result = part if result is None else result - part
-        return result, None
+        return result
 
 
 @public
