@@ -21,9 +21,15 @@ def _is_float_array(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
+def _is_tensor_list(a):
+    """A list argument of arrays/tensors (e.g. for cat), as opposed to a list of sizes."""
+    return isinstance(a, list) and a and all(
+        isinstance(x, (np.ndarray, Const, ng.Tensor, torch.Tensor)) for x in a)
+
+
 def _flat_leaves(args):
     for a in args:
-        if isinstance(a, list):
+        if _is_tensor_list(a):
             yield from _flat_leaves(a)
         else:
             yield a
@@ -232,7 +238,7 @@ def _rebuild(args, flat):
     it = iter(flat)
     out = []
     for a in args:
-        if isinstance(a, list) and a and all(isinstance(x, np.ndarray) for x in a):
+        if _is_tensor_list(a):
             out.append([next(it) for _ in a])
         else:
             out.append(next(it))

@@ -42,7 +42,11 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
                                     for o in _diff_outputs(_outputs(fn, inputs))] or [np.zeros(0)])
             flat[i] = orig
             cols.append((plus - minus) / (2 * eps))
-        jac.append(np.stack(cols) if cols else np.zeros((0, 0)))
+        if not cols:  # an empty input: a 0-row Jacobian with one column per output element
+            n_out = sum(o.numel() for o in _diff_outputs(_outputs(fn, inputs)))
+            jac.append(np.zeros((0, n_out)))
+        else:
+            jac.append(np.stack(cols))
     return jac
 
 

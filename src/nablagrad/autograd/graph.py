@@ -16,6 +16,7 @@ shape (one shared helper, never per op). ``self.needs_input_grad[i]`` says which
 """
 from __future__ import annotations
 
+from .. import backend
 from . import grad_mode
 
 _Tensor = None  # set by nablagrad._tensor to avoid an import cycle
@@ -58,8 +59,10 @@ class Op:
 
     def _share_storage(self, base, results):
         """Outputs that are NumPy views of input 0 share its base and version counter."""
+        xp = backend.xp_of(base._data)
         for r in (results if type(results) is tuple else (results,)):
-            if getattr(r._data, "base", None) is not None:
+            # a copying reshape also has a .base (its own buffer): ask about memory instead
+            if xp.may_share_memory(r._data, base._data):
                 r._base = base._base if base._base is not None else base
                 r._vbox = base._vbox
                 r._vver = base._vbox[0]

@@ -72,11 +72,13 @@ def assign_inplace(t: Tensor, compute, name: str) -> Tensor:
     t._vbox[0] += 1
     if base is not None:
         t._vver = t._vbox[0]  # this view's history is up to date
-    if recording and result._rg:
-        if base is not None:
+    if recording and (result._rg or t._rg or (base is not None and base._rg)):
+        if base is not None and (result._rg or base._rg):
             _rebase_view(t, base, result)
-        else:
+        elif result._rg:
             t.grad_fn, t._oi, t._rg = result.grad_fn, result._oi, True
+        else:  # constant new values: the old history no longer reaches t
+            t.grad_fn, t._rg = None, False
     return t
 
 
