@@ -21,10 +21,11 @@ def distinct(rng, *shape):
 
 
 def kw_op(name, samples, fn=None, tfn=None, **opts):
-    """OpSpec for F.<name>(*tensors, **kwargs), the kwargs being the last sample item."""
+    """OpSpec "F.<name>" for F.<name>(*tensors, **kwargs), the kwargs being the last sample
+    item."""
     ours, theirs = fn or getattr(F, name), tfn or getattr(TF, name)
-    OpSpec(name, lambda *a: ours(*a[:-1], **a[-1]), lambda *a: theirs(*a[:-1], **a[-1]), samples,
-           **opts)
+    OpSpec(f"F.{name}", lambda *a: ours(*a[:-1], **a[-1]),
+           lambda *a: theirs(*a[:-1], **a[-1]), samples, **opts)
 
 
 # ----------------------------------------------------------------------------- convolutions

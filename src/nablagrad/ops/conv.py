@@ -112,6 +112,8 @@ def pad_spatial(x, geo, value=0):
 def crop_spatial(buf, geo):
     """Inverse of :func:`pad_spatial`: the input-sized region of a padded buffer (a view when
     nothing was cut; input entries that no window reads get 0)."""
+    if not any(geo.lo) and not any(geo.hi):
+        return buf
     keep = tuple(n + min(h, 0) for n, h in zip(geo.in_size, geo.hi))
     region = buf[(...,) + tuple(slice(lo, lo + k) for lo, k in zip(geo.lo, keep))]
     if keep == geo.in_size:
