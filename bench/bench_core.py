@@ -1,7 +1,7 @@
 """Core ops against PyTorch: matmul, large elementwise ops and reductions, and the Python
 overhead of small ops. Prints a markdown table of ours / torch time ratios.
 
-    python bench/bench_core.py           # full (about a minute on 2 cores)
+    python bench/bench_core.py           # full (about 15 s on an idle 2-core machine)
     python bench/bench_core.py --quick   # smoke run for CI (< 20 s)
     python bench/bench_core.py --threads 1 --clock cpu   # steadier on a busy machine
 """

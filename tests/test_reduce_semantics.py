@@ -357,13 +357,15 @@ def test_nan_is_the_largest_value():
     a = np.array([[2.0, np.nan, 1.0, 5.0], [np.nan, 0.0, np.nan, -2.0]])
     x, t = both(a)
     for ours, theirs in [(x.sort(1), t.sort(1)), (x.sort(1, True), t.sort(1, True)),
-                         (x.topk(2), t.topk(2)), (x.topk(2, largest=False), t.topk(2, largest=False)),
+                         (x.topk(2), t.topk(2)),
+                         (x.topk(2, largest=False), t.topk(2, largest=False)),
                          (x.max(1), t.max(1)), (x.median(1), t.median(1)),
                          (x.nanmedian(1), t.nanmedian(1)), (x.cummax(1), t.cummax(1)),
                          (x.cummin(1), t.cummin(1))]:
         close(ours.values, theirs.values, equal_nan=True)
         assert ours.indices.tolist() == theirs.indices.tolist()
-    for ours, theirs in [(x.max(), t.max()), (x.median(), t.median()), (x.nanmedian(), t.nanmedian()),
+    for ours, theirs in [(x.max(), t.max()), (x.median(), t.median()),
+                         (x.nanmedian(), t.nanmedian()),
                          (x.argmax(), t.argmax()), (x.amax(1), t.amax(1))]:
         close(ours, theirs, equal_nan=True)
 

@@ -47,7 +47,7 @@ OpSpec("sum_dim", lambda a, d, k: a.sum(d, keepdim=k), lambda a, d, k: a.sum(d, 
 OpSpec("sum_dtype", lambda a, d: ng.sum(a, d, dtype=ng.float32),
        lambda a, d: torch.sum(a, d, dtype=torch.float32),
        lambda r: [(randn(r, 3, 4), 1), (ints(r, 3, 4), 0)], atol=1e-5, rtol=1e-5,
-       grad=False)  # a float32 result is too coarse for finite differences: see test_reduce_semantics
+       grad=False)  # float32 results are too coarse for finite differences: see the semantics tests
 OpSpec("sum_to_size", lambda a, s: a.sum_to_size(s), lambda a, s: a.sum_to_size(s),
        lambda r: [(randn(r, 3, 4), (1, 4)), (randn(r, 2, 3, 4), (3, 1)), (randn(r, 3, 4), (3, 4))])
 OpSpec("mean", lambda a, d, k: a.mean(d, keepdim=k), lambda a, d, k: a.mean(d, keepdim=k),
@@ -179,12 +179,14 @@ OpSpec("argsort", lambda a, *args: ng.argsort(a, *args), lambda a, *args: torch.
        lambda r: [(distinct(r, 3, 4),), (distinct(r, 3, 4), 0, True)], grad=False)
 OpSpec("msort", ng.msort, torch.msort, lambda r: [(distinct(r, 4, 3),)])
 OpSpec("topk", lambda a, k, *args: a.topk(k, *args), lambda a, k, *args: a.topk(k, *args),
-       lambda r: [(distinct(r, 3, 5), 2), (distinct(r, 3, 5), 3, 0), (distinct(r, 3, 5), 2, 1, False),
+       lambda r: [(distinct(r, 3, 5), 2), (distinct(r, 3, 5), 3, 0),
+                  (distinct(r, 3, 5), 2, 1, False),
                   (distinct(r, 2, 3, 4), 4, -1, True),
                   (ints(r, 3, 5) * 10 + np.arange(5), 3)])
 OpSpec("kthvalue", lambda a, k, *args: ng.kthvalue(a, k, *args),
        lambda a, k, *args: torch.kthvalue(a, k, *args),
-       lambda r: [(distinct(r, 3, 5), 2), (distinct(r, 3, 5), 1, 0, True), (distinct(r, 2, 3, 4), 4)])
+       lambda r: [(distinct(r, 3, 5), 2), (distinct(r, 3, 5), 1, 0, True),
+                  (distinct(r, 2, 3, 4), 4)])
 
 # ----------------------------------------------------------------------------- median, mode
 OpSpec("median", lambda a: a.median(), lambda a: a.median(),
@@ -210,4 +212,5 @@ OpSpec("diff", lambda a, *args: a.diff(*args), lambda a, *args: a.diff(*args),
 OpSpec("diff_prepend_append", lambda a, p, q, n: ng.diff(a, n, 0, prepend=p, append=q),
        lambda a, p, q, n: torch.diff(a, n, 0, prepend=p, append=q),
        lambda r: [(randn(r, 3, 4), randn(r, 2, 4), randn(r, 1, 4), 1),
-                  (randn(r, 3, 4), None, randn(r, 2, 4), 2), (randn(r, 3, 4), randn(r, 1, 4), None, 1)])
+                  (randn(r, 3, 4), None, randn(r, 2, 4), 2),
+                  (randn(r, 3, 4), randn(r, 1, 4), None, 1)])

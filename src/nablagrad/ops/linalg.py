@@ -1136,8 +1136,8 @@ def _torch_svd(input, some=True, compute_uv=True):
 
 # ----------------------------------------------------------------------------- norms
 class VectorNorm(Op):
-    """y = (Σ|xᵢ|ᵖ)^(1/p) over ``dims``; ∂y/∂xᵢ = sign(xᵢ) |xᵢ|ᵖ⁻¹ / yᵖ⁻¹ (p = 2: xᵢ / y,
-    0 where y = 0); p = ±inf: sign(xᵢ) on the entries reaching max/min |x|, shared equally
+    """y = (Σ|xᵢ|ᵖ)^(1/p) over ``dims``; ∂y/∂xᵢ = sign(xᵢ) |xᵢ|ᵖ⁻¹ / yᵖ⁻¹ (0 where xᵢ = 0 or
+    y = 0, as PyTorch); p = ±inf: sign(xᵢ) on the entries reaching max/min |x|, shared equally
     between ties; p = 0 (count of non-zeros): 0."""
 
     def forward(self, x, p, dims, keepdim):
@@ -1154,6 +1154,9 @@ class VectorNorm(Op):
         else:
             ax = xp.abs(x)
             if math.isinf(p):
+                if any(x.shape[d] == 0 for d in dims):
+                    raise RuntimeError(f"linalg.vector_norm: cannot compute the {p} norm over an "
+                                       f"empty dimension (input shape {list(x.shape)}, dim {dims})")
                 y = (ax.max if p > 0 else ax.min)(axis=dims, keepdims=keepdim)
             elif p == 1:
                 y = ax.sum(axis=dims, keepdims=keepdim)
@@ -1184,7 +1187,11 @@ class VectorNorm(Op):
         sign = _const(self.sign)
         if p == 1 or math.isinf(p):
             return expand(g) * sign, None, None, None
-        return expand(g) * sign * ((x * sign) / expand(y)).pow(p - 1), None, None, None
+        # sign(x)·|x|^(p-1) / y^(p-1), taken as 0 where x = 0 or y = 0 (as PyTorch), even for p < 1
+        zero_x = _const((x._data == 0).astype(x._data.dtype))
+        zero_y = _const((y._data == 0).astype(y._data.dtype))
+        scale = expand(g * (1 - zero_y) / (y + zero_y).pow(p - 1))
+        return scale * sign * (x * sign + zero_x).pow(p - 1) * (1 - zero_x), None, None, None
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):

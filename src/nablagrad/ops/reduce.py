@@ -2,8 +2,8 @@
 
 Backward of a reduction broadcasts dL/dy back over the reduced dimensions: for y = Σᵢ aᵢ,
 ∂y/∂aᵢ = 1, so dL/da = expand(dL/dy). Ops that *select* elements (max along a dim, sort, topk,
-median, ...) compute their indices with NumPy and gather the values with one differentiable op,
-:class:`TakeAlongDim`, whose backward scatters dL/dvalues back to the chosen positions.
+median, ...) compute their indices with NumPy and gather the values (``Gather`` from indexing),
+whose backward adds dL/dvalues back at the chosen positions.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.graph import Op
 from ._api import public
+from .indexing import Gather
 
 #: what max/min/sort/topk/kthvalue/median/mode/cummax return (like ``torch.return_types``)
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
@@ -111,87 +112,16 @@ def _accumulate_dtype(input, dtype):
     return None
 
 
-class Reverse(Op):
-    """out = a reversed along ``axis`` (a NumPy view with a negative stride); dL/da = reversed g."""
-
-    is_view = True
-
-    def forward(self, a, axis):
-        self.axis = axis
-        return a[(slice(None),) * axis + (slice(None, None, -1),)]
-
-    def backward(self, g):
-        return Reverse.apply(g, self.axis), None
-
-
-def _flip(t: Tensor, axis) -> Tensor:
-    return Reverse.apply(t, axis)
-
-
-def _reverse_cumsum(t: Tensor, axis) -> Tensor:
-    """r_i = Σ_{j ≥ i} t_j along ``axis``."""
-    if t.ndim == 0:
-        return t
-    return _flip(_flip(t, axis).cumsum(axis), axis)
-
-
 def _as_1d(input):
     """Ops along one dim treat a 0-d tensor as a vector of one element."""
     return input.reshape(1) if input.ndim == 0 else input
 
 
-# ----------------------------------------------------------------------------- gather / scatter
-def _along_index(xp, idx, axis):
-    """The full index tuple that addresses ``out[..., idx, ...]`` along ``axis``."""
-    grids = []
-    for k, n in enumerate(idx.shape):
-        if k == axis:
-            grids.append(idx)
-        else:
-            shape = [1] * idx.ndim
-            shape[k] = n
-            grids.append(xp.arange(n).reshape(shape))
-    return tuple(grids)
-
-
-class TakeAlongDim(Op):
-    """out = a gathered at ``idx`` along ``axis``: out[.., i, ..] = a[.., idx[.., i, ..], ..].
-
-    dL/da = dL/dout placed back at ``idx`` (added up where ``idx`` repeats a position).
-    """
-
-    def forward(self, a, idx, axis, unique):
-        self.in_shape, self.idx, self.axis, self.unique = a.shape, idx, axis, unique
-        return backend.xp_of(a).take_along_axis(a, idx, axis)
-
-    def backward(self, g):
-        return ScatterAlongDim.apply(g, self.idx, self.axis, self.in_shape, self.unique), \
-            None, None, None
-
-
-class ScatterAlongDim(Op):
-    """out = zeros(shape) with ``src`` placed (or added, when ``idx`` repeats) at ``idx``.
-
-    dL/dsrc = dL/dout gathered at ``idx``.
-    """
-
-    def forward(self, src, idx, axis, shape, unique):
-        self.idx, self.axis, self.unique = idx, axis, unique
-        xp = backend.xp_of(src)
-        out = xp.zeros(shape, dtype=src.dtype)
-        if unique:
-            xp.put_along_axis(out, idx, src, axis)
-        else:
-            xp.add.at(out, _along_index(xp, idx, axis), src)
-        return out
-
-    def backward(self, g):
-        return TakeAlongDim.apply(g, self.idx, self.axis, self.unique), None, None, None, None
-
-
-def _take(input, idx, axis, keepdim=True, unique=True):
-    """Values of ``input`` at ``idx`` (one index per slice unless ``keepdim``), and the indices."""
-    values = TakeAlongDim.apply(input, idx, axis, unique)
+# ----------------------------------------------------------------------------- selection
+def _take(input, idx, axis, keepdim=True):
+    """Values of ``input`` at ``idx`` along ``axis`` (a differentiable gather: the gradient goes
+    back to the chosen positions), and the indices; without ``keepdim`` ``axis`` is dropped."""
+    values = Gather.apply(input, axis, idx)
     indices = Tensor._make(idx)
     if not keepdim:
         shape = values.shape[:axis] + values.shape[axis + 1:]
@@ -374,7 +304,8 @@ def _var_backward(g, x, dims, keepdim, denom):
 
 
 class Var(Op):
-    """var = Σ (aᵢ - mean)² / (n - correction) over dims; ∂var/∂aᵢ = 2 (aᵢ - mean)/(n - correction)."""
+    """var = Σ (aᵢ - mean)² / (n - correction) over dims;
+    ∂var/∂aᵢ = 2 (aᵢ - mean) / (n - correction)."""
 
     def forward(self, a, dims, correction, keepdim):
         self.dims, self.keepdim = dims, keepdim
@@ -582,9 +513,8 @@ def _arg_extreme(input, dim, keepdim, name):
         if a.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
-        flat = getattr(a.reshape(-1), name)()
-        return Tensor._make(np.asarray(flat, dtype=np.int64).reshape((1,) * a.ndim if keepdim
-                                                                      else ()))
+        flat = backend.xp_of(a).asarray(getattr(a.reshape(-1), name)(), dtype=np.int64)
+        return Tensor._make(flat.reshape((1,) * a.ndim if keepdim else ()))
     axis = wrap_dim(dim, a.ndim, f"{name}()")
     a = a.reshape(1) if a.ndim == 0 else a
     _nonempty(a.shape, (axis,), f"{name}()")
@@ -671,6 +601,22 @@ class Cumsum(Op):
 
     def backward(self, g):
         return _reverse_cumsum(g, self.axis), None, None
+
+
+class ReverseCumsum(Op):
+    """yᵢ = Σ_{j≥i} aⱼ along ``axis`` (the backward of cumsum); dL/da = cumsum(dL/dy)."""
+
+    def forward(self, a, axis):
+        self.axis = axis
+        rev = (slice(None),) * axis + (slice(None, None, -1),)
+        return accumulate(backend.xp_of(a).add, a[rev], axis)[rev]
+
+    def backward(self, g):
+        return g.cumsum(self.axis), None
+
+
+def _reverse_cumsum(t: Tensor, axis) -> Tensor:
+    return t if t.ndim == 0 else ReverseCumsum.apply(t, axis)
 
 
 @public(inplace=True)
@@ -760,7 +706,7 @@ def _cum_extreme(input, dim, name):
         reached |= xp.isnan(a)  # a NaN becomes (and stays) the running value
     pos = xp.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - axis - 1))
     idx = accumulate(xp.maximum, xp.where(reached, pos, 0), axis)
-    out = _take(x, idx, axis, unique=False)
+    out = _take(x, idx, axis)
     return ValuesIndices(out.values.reshape(()), out.indices.reshape(())) if scalar else out
 
 
@@ -837,8 +783,8 @@ class LogCumSumExp(Op):
         for mask in (gd > 0, gd < 0):
             m = _const(mask.astype(gd.dtype))
             log_g = (g * sign * m + (1 - m)).log() * m + lowest * (1 - m)
-            part = (_flip(logcumsumexp(_flip(log_g - y, self.axis), self.axis), self.axis)
-                    + x).exp()
+            rev = logcumsumexp((log_g - y).flip(self.axis), self.axis).flip(self.axis)
+            part = (rev + x).exp()
             result = part if result is None else result - part
         return result
 
