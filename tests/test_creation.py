@@ -116,7 +116,8 @@ class TestTensor:
         assert_like_torch(ng.Tensor([1, 2]), torch.Tensor([1, 2]))
         assert_like_torch(ng.Tensor([[1.5], [2.5]]), torch.Tensor([[1.5], [2.5]]))
 
-    @pytest.mark.parametrize("data", [[[1, 2], [3]], None, "abc", [object()]], ids=repr)
+    @pytest.mark.parametrize("data", [[[1, 2], [3]], None, "abc", [object()]],
+                             ids=["ragged", "None", "str", "object"])
     def test_bad_data_raises(self, data):
         with pytest.raises((TypeError, ValueError)):
             ng.tensor(data)
@@ -398,7 +399,8 @@ class TestDefaultDtype:
 
 # ----------------------------------------------------------------------------- errors
 class TestErrors:
-    @pytest.mark.parametrize("bad", ["complex64", "float128", "nonsense", object()], ids=repr)
+    @pytest.mark.parametrize("bad", ["complex64", "float128", "nonsense", object()],
+                             ids=["complex64", "float128", "nonsense", "object"])
     def test_unknown_dtype_raises(self, bad):
         with pytest.raises(TypeError):
             ng.zeros(2, dtype=bad)

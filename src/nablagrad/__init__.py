@@ -9,6 +9,8 @@ from ._tensor import Tensor, Size
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import autograd, ops, nn, linalg
 from .ops import FUNCTIONS as _FUNCTIONS
+from .ops import random
+from .ops.random import Generator, default_generator
 
 globals().update(_FUNCTIONS)
 

@@ -52,20 +52,9 @@ class Tensor:
         arr = _to_array([] if data is None else data, dtype if dtype is not None else
                         (None if isinstance(data, (np.ndarray, Tensor)) else backend.get_default_dtype()),
                         device, copy=True)
-        self._init(arr, None, 0, False)
+        self._set(arr, None, 0, False)
         if requires_grad:
             self.requires_grad_(True)
-
-    def _init(self, arr, grad_fn, oi, rg):
-        self._data = arr
-        self._rg = rg
-        self.grad = None
-        self.grad_fn = grad_fn
-        self._oi = oi
-        self._vbox = [0]
-        self._base = None
-        self._hooks = None
-        self._retains = False
 
     @classmethod
     def _make(cls, arr, grad_fn=None, oi=0, rg=False):
@@ -73,16 +62,19 @@ class Tensor:
         if type(arr) is not np.ndarray and not hasattr(arr, "__cuda_array_interface__"):
             arr = np.asarray(arr)  # NumPy reductions return scalars; keep 0-dim arrays
         t = object.__new__(cls)
-        t._data = arr
-        t._rg = rg
-        t.grad = None
-        t.grad_fn = grad_fn
-        t._oi = oi
-        t._vbox = [0]
-        t._base = None
-        t._hooks = None
-        t._retains = False
+        t._set(arr, grad_fn, oi, rg)
         return t
+
+    def _set(self, arr, grad_fn, oi, rg):
+        self._data = arr
+        self._rg = rg
+        self.grad = None
+        self.grad_fn = grad_fn
+        self._oi = oi
+        self._vbox = [0]  # version counter, shared by all views of one storage
+        self._base = None
+        self._hooks = None
+        self._retains = False
 
     # ------------------------------------------------------------------ metadata
     @property

@@ -61,8 +61,9 @@ class Op:
         """Outputs that are NumPy views of input 0 share its base and version counter."""
         xp = backend.xp_of(base._data)
         for r in (results if type(results) is tuple else (results,)):
-            # a copying reshape also has a .base (its own buffer): ask about memory instead
-            if xp.may_share_memory(r._data, base._data):
+            # a copying reshape also has a .base (its own buffer): ask about memory instead;
+            # an empty result shares no memory but is still a view (as in PyTorch)
+            if r._data.size == 0 or xp.may_share_memory(r._data, base._data):
                 r._base = base._base if base._base is not None else base
                 r._vbox = base._vbox
                 r._vver = base._vbox[0]

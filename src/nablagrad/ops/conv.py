@@ -349,6 +349,8 @@ def _check_float(opname, **tensors):
 
 def _batched(input, nd, opname):
     """Accept an unbatched input (C, *S) by adding a batch dimension; say whether one was added."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{opname}: expected a Tensor input, got {type(input).__name__}")
     if input.ndim == nd + 2:
         return input, False
     if input.ndim == nd + 1:

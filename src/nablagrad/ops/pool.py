@@ -18,7 +18,7 @@ import numpy as np
 from .. import backend
 from .._tensor import Tensor
 from ..autograd.graph import Op
-from .conv import Geometry, crop_spatial, ntuple, pad_spatial
+from .conv import Geometry, _batched, crop_spatial, ntuple, pad_spatial
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d",
@@ -31,18 +31,7 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
 
 
 # ----------------------------------------------------------------------------- shared checks
-def _batched(input, nd, opname):
-    """(N, C, *S) as it is, or an unbatched (C, *S) with a batch dimension added."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{opname}: expected a Tensor input, got {type(input).__name__}")
-    if input.ndim == nd + 2:
-        return input, False
-    if input.ndim == nd + 1:
-        return input.unsqueeze(0), True
-    raise RuntimeError(f"{opname}: expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input, "
-                       f"but got input of size: {list(input.shape)}")
-
-
+# _batched (unbatched inputs get a batch dimension) is shared with conv.py
 def _unbatch(out, unbatched):
     if isinstance(out, tuple):
         return tuple(_unbatch(o, unbatched) for o in out)
