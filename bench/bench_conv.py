@@ -10,16 +10,14 @@ median of at least 5. The first convolution is a first layer: its input needs no
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import compare, setup_threads, table  # noqa: E402
+from harness import compare, run_cli  # noqa: E402
 
 import nablagrad as ng  # noqa: E402
 import nablagrad.nn.functional as F  # noqa: E402
@@ -86,27 +84,7 @@ def cases(quick):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="batch / 8, 5 rounds (CI smoke)")
-    parser.add_argument("--threads", type=int, default=2,
-                        help="threads for both NumPy's BLAS and torch (default 2)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: process CPU time, steadier on a busy machine (1 thread only)")
-    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds (at least 5)")
-    args = parser.parse_args(argv)
-    threads = setup_threads(args.threads)
-    if args.clock == "cpu" and threads != 1:
-        parser.error("--clock cpu adds up the time of all threads: use it with --threads 1")
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    repeat = 5 if args.quick else max(5, args.repeat)
-    warmup, min_time = (1, 0.01) if args.quick else (2, 0.1)
-    rows = [compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time,
-                    clock=clock)
-            for name, ours, theirs in cases(args.quick)]
-    print(f"nablagrad {ng.__version__} vs torch {torch.__version__}, {threads} thread(s) each, "
-          f"{args.clock} clock, median of {repeat} interleaved rounds\n")
-    table(rows)
-    return rows
+    return run_cli(__doc__, cases, argv, threads=2, quick_rounds=5, min_time=0.1)
 
 
 if __name__ == "__main__":

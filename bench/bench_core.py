@@ -7,16 +7,14 @@ overhead of small ops. Prints a markdown table of ours / torch time ratios.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import compare, setup_threads, table  # noqa: E402
+from harness import compare, run_cli  # noqa: E402
 
 import nablagrad as ng  # noqa: E402
 
@@ -85,27 +83,7 @@ def cases(quick):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, few rounds (CI)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for both NumPy's BLAS and torch (default: NumPy's count)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: process CPU time, steadier on a busy machine (1 thread only)")
-    parser.add_argument("--repeat", type=int, default=None, help="rounds (default 7, quick 3)")
-    args = parser.parse_args(argv)
-    threads = setup_threads(args.threads)
-    if args.clock == "cpu" and threads != 1:
-        parser.error("--clock cpu adds up the time of all threads: use it with --threads 1")
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    repeat, warmup, min_time = (3, 1, 0.01) if args.quick else (7, 2, 0.05)
-    repeat = args.repeat or repeat
-    rows = [compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time,
-                    target=target, clock=clock)
-            for name, ours, theirs, target in cases(args.quick)]
-    print(f"nablagrad {ng.__version__} vs torch {torch.__version__}, {threads} thread(s) each, "
-          f"{args.clock} clock, median of {repeat} interleaved rounds\n")
-    table(rows)
-    return rows
+    return run_cli(__doc__, cases, argv)
 
 
 if __name__ == "__main__":

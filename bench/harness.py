@@ -10,6 +10,7 @@ Method (see bench/README.md):
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import statistics
@@ -108,3 +109,34 @@ def table(rows) -> str:
     text = "\n".join(lines)
     print(text)
     return text
+
+
+def run_cli(description, cases, argv=None, threads=None, rounds=7, quick_rounds=3, min_time=0.05):
+    """The command line every bench script shares: ``--quick``, ``--threads``, ``--clock``,
+    ``--repeat``. ``cases(quick)`` yields (name, ours_fn, torch_fn[, target]); prints the table."""
+    import nablagrad as ng
+    import torch
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few rounds (CI smoke)")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="threads for both NumPy's BLAS and torch "
+                             f"(default: {threads or 'NumPy BLAS count'})")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: process CPU time, steadier on a busy machine (1 thread only)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help=f"interleaved rounds (default {rounds}, quick {quick_rounds})")
+    args = parser.parse_args(argv)
+    n_threads = setup_threads(args.threads)
+    if args.clock == "cpu" and n_threads != 1:
+        parser.error("--clock cpu adds up the time of all threads: use it with --threads 1")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    repeat = quick_rounds if args.quick else max(args.repeat or rounds, 5)
+    warmup, min_time = (1, 0.01) if args.quick else (2, min_time)
+    rows = []
+    for name, ours, theirs, *target in cases(args.quick):
+        rows.append(compare(name, ours, theirs, repeat=repeat, warmup=warmup, min_time=min_time,
+                            target=target[0] if target else None, clock=clock))
+    print(f"nablagrad {ng.__version__} vs torch {torch.__version__}, {n_threads} thread(s) each, "
+          f"{args.clock} clock, median of {repeat} interleaved rounds\n")
+    table(rows)
+    return rows
