@@ -4,7 +4,7 @@
 """
 from .backend import (dtype, device, bool_ as bool, uint8, int8, int16, int32, int64, float16,
                       float32, float64, get_default_dtype, set_default_dtype, promote_types)
-from .backend import result_type as _result_type
+from .backend import result_type as _result_type, set_num_threads, get_num_threads
 from ._tensor import Tensor, Size
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import autograd, ops, nn, linalg

@@ -237,10 +237,17 @@ Tensor.type_as = lambda self, other: to(self, other.dtype)
 
 
 # ----------------------------------------------------------------------------- arithmetic
+def _big(x) -> bool:
+    """Worth splitting over threads (checked here so that small ops skip the call)."""
+    return type(x) is np.ndarray and x.size >= backend.PARALLEL_MIN_SIZE
+
+
 class Add(Op):
     """y = a + b; ∂y/∂a = ∂y/∂b = 1."""
 
     def forward(self, a, b):
+        if _big(a) or _big(b):
+            return backend.parallel_ufunc(np.add, a, b)
         return a + b
 
     def backward(self, g):
@@ -251,6 +258,8 @@ class Sub(Op):
     """y = a - b; ∂y/∂a = 1, ∂y/∂b = -1."""
 
     def forward(self, a, b):
+        if _big(a) or _big(b):
+            return backend.parallel_ufunc(np.subtract, a, b)
         return a - b
 
     def backward(self, g):
@@ -262,6 +271,8 @@ class Mul(Op):
 
     def forward(self, a, b):
         self.retain_inputs(0, 1)
+        if _big(a) or _big(b):
+            return backend.parallel_ufunc(np.multiply, a, b)
         return a * b
 
     def backward(self, g):
@@ -275,6 +286,8 @@ class Div(Op):
 
     def forward(self, a, b):
         self.retain_inputs(0, 1)
+        if _big(a) or _big(b):
+            return backend.parallel_ufunc(np.true_divide, a, b)
         return a / b
 
     def backward(self, g):
@@ -289,7 +302,7 @@ class Neg(Op):
     """y = -a; ∂y/∂a = -1."""
 
     def forward(self, a):
-        return -a
+        return backend.parallel_ufunc(np.negative, a) if _big(a) else -a
 
     def backward(self, g):
         return -g
@@ -687,56 +700,72 @@ def _float_unary(name, cls):
     return public(fn, inplace=True)
 
 
+def _threaded(ufunc):
+    """``f(xp, x)`` = ufunc(x), split over threads for large NumPy arrays (CuPy arrays go
+    through NumPy's ufunc protocol to CuPy)."""
+    return lambda xp, x: backend.parallel_ufunc(ufunc, x) if _big(x) else ufunc(x)
+
+
 LN2, LN10 = math.log(2.0), math.log(10.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
-Exp = _unary("Exp", "y = eˣ; dy/dx = y.", lambda xp, x: xp.exp(x), lambda g, y: g * y, "y")
-Exp2 = _unary("Exp2", "y = 2ˣ; dy/dx = y·ln 2.", lambda xp, x: xp.exp2(x),
+Exp = _unary("Exp", "y = eˣ; dy/dx = y.", _threaded(np.exp), lambda g, y: g * y, "y")
+Exp2 = _unary("Exp2", "y = 2ˣ; dy/dx = y·ln 2.", _threaded(np.exp2),
               lambda g, y: g * (y * LN2), "y")
-Expm1 = _unary("Expm1", "y = eˣ - 1 (exact near 0); dy/dx = y + 1.", lambda xp, x: xp.expm1(x),
+Expm1 = _unary("Expm1", "y = eˣ - 1 (exact near 0); dy/dx = y + 1.", _threaded(np.expm1),
                lambda g, y: g * (y + 1), "y")
-Log = _unary("Log", "y = ln x; dy/dx = 1/x.", lambda xp, x: xp.log(x), lambda g, x: g / x)
-Log2 = _unary("Log2", "y = log₂ x; dy/dx = 1/(x·ln 2).", lambda xp, x: xp.log2(x),
+Log = _unary("Log", "y = ln x; dy/dx = 1/x.", _threaded(np.log), lambda g, x: g / x)
+Log2 = _unary("Log2", "y = log₂ x; dy/dx = 1/(x·ln 2).", _threaded(np.log2),
               lambda g, x: g / (x * LN2))
-Log10 = _unary("Log10", "y = log₁₀ x; dy/dx = 1/(x·ln 10).", lambda xp, x: xp.log10(x),
+Log10 = _unary("Log10", "y = log₁₀ x; dy/dx = 1/(x·ln 10).", _threaded(np.log10),
                lambda g, x: g / (x * LN10))
 Log1p = _unary("Log1p", "y = ln(1 + x) (exact near 0); dy/dx = 1/(1 + x).",
-               lambda xp, x: xp.log1p(x), lambda g, x: g / (x + 1))
-Sqrt = _unary("Sqrt", "y = √x; dy/dx = 1/(2y).", lambda xp, x: xp.sqrt(x),
+               _threaded(np.log1p), lambda g, x: g / (x + 1))
+Sqrt = _unary("Sqrt", "y = √x; dy/dx = 1/(2y).", _threaded(np.sqrt),
               lambda g, y: g / (y * 2), "y")
 Rsqrt = _unary("Rsqrt", "y = 1/√x; dy/dx = -y³/2.", lambda xp, x: 1 / xp.sqrt(x),
                lambda g, y: g * (y * y * y * -0.5), "y")
 Reciprocal = _unary("Reciprocal", "y = 1/x; dy/dx = -y².", lambda xp, x: 1 / x,
                     lambda g, y: g * -(y * y), "y")
-Sin = _unary("Sin", "y = sin x; dy/dx = cos x.", lambda xp, x: xp.sin(x), lambda g, x: g * x.cos())
-Cos = _unary("Cos", "y = cos x; dy/dx = -sin x.", lambda xp, x: xp.cos(x),
+Sin = _unary("Sin", "y = sin x; dy/dx = cos x.", _threaded(np.sin), lambda g, x: g * x.cos())
+Cos = _unary("Cos", "y = cos x; dy/dx = -sin x.", _threaded(np.cos),
              lambda g, x: g * -x.sin())
-Tan = _unary("Tan", "y = tan x; dy/dx = 1 + y².", lambda xp, x: xp.tan(x),
+Tan = _unary("Tan", "y = tan x; dy/dx = 1 + y².", _threaded(np.tan),
              lambda g, y: g * (y * y + 1), "y")
-Tanh = _unary("Tanh", "y = tanh x; dy/dx = 1 - y².", lambda xp, x: xp.tanh(x),
+Tanh = _unary("Tanh", "y = tanh x; dy/dx = 1 - y².", _threaded(np.tanh),
               lambda g, y: g * (1 - y * y), "y")
-Sinh = _unary("Sinh", "y = sinh x; dy/dx = cosh x.", lambda xp, x: xp.sinh(x),
+Sinh = _unary("Sinh", "y = sinh x; dy/dx = cosh x.", _threaded(np.sinh),
               lambda g, x: g * x.cosh())
-Cosh = _unary("Cosh", "y = cosh x; dy/dx = sinh x.", lambda xp, x: xp.cosh(x),
+Cosh = _unary("Cosh", "y = cosh x; dy/dx = sinh x.", _threaded(np.cosh),
               lambda g, x: g * x.sinh())
-Asin = _unary("Asin", "y = asin x; dy/dx = 1/√(1 - x²).", lambda xp, x: xp.arcsin(x),
+Asin = _unary("Asin", "y = asin x; dy/dx = 1/√(1 - x²).", _threaded(np.arcsin),
               lambda g, x: g * (1 - x * x).rsqrt())
-Acos = _unary("Acos", "y = acos x; dy/dx = -1/√(1 - x²).", lambda xp, x: xp.arccos(x),
+Acos = _unary("Acos", "y = acos x; dy/dx = -1/√(1 - x²).", _threaded(np.arccos),
               lambda g, x: g * -(1 - x * x).rsqrt())
-Atan = _unary("Atan", "y = atan x; dy/dx = 1/(1 + x²).", lambda xp, x: xp.arctan(x),
+Atan = _unary("Atan", "y = atan x; dy/dx = 1/(1 + x²).", _threaded(np.arctan),
               lambda g, x: g / (x * x + 1))
-Asinh = _unary("Asinh", "y = asinh x; dy/dx = 1/√(x² + 1).", lambda xp, x: xp.arcsinh(x),
+Asinh = _unary("Asinh", "y = asinh x; dy/dx = 1/√(x² + 1).", _threaded(np.arcsinh),
                lambda g, x: g * (x * x + 1).rsqrt())
-Acosh = _unary("Acosh", "y = acosh x; dy/dx = 1/√(x² - 1).", lambda xp, x: xp.arccosh(x),
+Acosh = _unary("Acosh", "y = acosh x; dy/dx = 1/√(x² - 1).", _threaded(np.arccosh),
                lambda g, x: g * (x * x - 1).rsqrt())
-Atanh = _unary("Atanh", "y = atanh x; dy/dx = 1/(1 - x²).", lambda xp, x: xp.arctanh(x),
+Atanh = _unary("Atanh", "y = atanh x; dy/dx = 1/(1 - x²).", _threaded(np.arctanh),
                lambda g, x: g / (1 - x * x))
 
 
 def _sigmoid(xp, x):
     if x.dtype.itemsize == 2:  # float16: computed in float32, as PyTorch does
         return _sigmoid(xp, x.astype(xp.float32)).astype(x.dtype)
-    y = xp.negative(x, out=xp.empty_like(x))  # one buffer for all the steps
+    y = xp.empty_like(x)  # one buffer for all the steps
+    if xp is np and x.flags.c_contiguous:  # large arrays: in flat chunks, on several threads
+        fx, fy = x.reshape(-1), y.reshape(-1)
+        backend.parallel_chunks(lambda i, j: _sigmoid_into(np, fx[i:j], fy[i:j]), x.size)
+        return y
+    return _sigmoid_into(xp, x, y)
+
+
+def _sigmoid_into(xp, x, y):
+    """y = 1/(1 + e⁻ˣ) written into the buffer y."""
+    xp.negative(x, out=y)
     # -x is capped where e⁻ˣ would overflow (y is then below 1e-38, not exactly 0)
     xp.minimum(y, 88.0 if x.dtype.itemsize == 4 else 709.0, out=y)
     xp.exp(y, out=y)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from .. import backend
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -297,6 +299,49 @@ def _per_class(w, ndim):
     return w.reshape((-1,) + (1,) * (ndim - 2))
 
 
+# Large 2-D NumPy inputs (N, C) are processed over blocks of rows on several threads.
+def _threaded_rows(x) -> bool:
+    return x.ndim == 2 and type(x) is np.ndarray
+
+
+def _shifted(x):
+    """z = x − max over dim 1, a fresh array."""
+    if not _threaded_rows(x):
+        return x - x.max(axis=1, keepdims=True)
+    z = np.empty(x.shape, x.dtype)
+
+    def rows(i, j):
+        np.subtract(x[i:j], x[i:j].max(axis=1, keepdims=True), out=z[i:j])
+    backend.parallel_chunks(rows, x.shape[0], unit=x.shape[1])
+    return z
+
+
+def _exp_row_sums(z):
+    """z ← e^z in place; returns Σ e^z over dim 1."""
+    if not _threaded_rows(z):
+        backend.xp_of(z).exp(z, out=z)
+        return z.sum(axis=1)
+    s = np.empty(z.shape[0], z.dtype)
+
+    def rows(i, j):
+        np.exp(z[i:j], out=z[i:j])
+        z[i:j].sum(axis=1, out=s[i:j])
+    backend.parallel_chunks(rows, z.shape[0], unit=z.shape[1])
+    return s
+
+
+def _scale_rows(e, scale):
+    """e · scale[:, None] (a fresh array): row n of e times scale[n]."""
+    if not (_threaded_rows(e) and type(scale) is np.ndarray and scale.shape == e.shape[:1]):
+        return e * scale[:, None]
+    out = np.empty(e.shape, np.result_type(e, scale))
+
+    def rows(i, j):
+        np.multiply(e[i:j], scale[i:j, None], out=out[i:j])
+    backend.parallel_chunks(rows, e.shape[0], unit=e.shape[1])
+    return out
+
+
 class CrossEntropy(Op):
     """Fused log_softmax + weighted negative log-likelihood with label smoothing ε.
 
@@ -313,12 +358,11 @@ class CrossEntropy(Op):
         kept, safe = _targets(t, n_classes, ignore_index, "cross_entropy")
         coef = _class_coef(kept, safe, w, x.dtype)
         idx = _class_index(safe)
-        z = x - x.max(axis=1, keepdims=True)
+        z = _shifted(x)
         z_t = z[idx]
         if eps:
             wz = (z if w is None else z * _per_class(w, x.ndim)).sum(axis=1)
-        xp.exp(z, out=z)
-        s = z.sum(axis=1)
+        s = _exp_row_sums(z)
         lse = xp.log(s)
         loss_n = lse - z_t
         if coef is not None:
@@ -376,7 +420,7 @@ class CrossEntropy(Op):
             return p * (a * constant(k1)) - a * constant(k2), None, None, None, None, None
         a = _grad_scale(g._data, self.reduction, self.denom)
         scale = a * k1 / self.s
-        dx = self.e * scale[:, None]
+        dx = _scale_rows(self.e, scale)
         dx[self.idx] -= a * on_target
         if eps:
             dx -= self._smoothing_term(a)
@@ -823,6 +867,14 @@ def _shapes(*arrays):
 _BLOCK = 1 << 17
 
 
+def _over_rows(fn, x, rows, d):
+    """``fn(start, stop)`` over ``rows`` rows of ``d`` elements: on several threads for large
+    NumPy arrays (each thread takes a contiguous range of rows), else in one call."""
+    if backend.xp_of(x) is not np:
+        return [fn(0, rows)]
+    return backend.parallel_chunks(fn, rows, unit=d)
+
+
 class LayerNorm(Op):
     """Normalization over the last ``d`` elements, viewing x as rows (R, d), with w, b of d.
 
@@ -842,18 +894,22 @@ class LayerNorm(Op):
         rstd = xp.empty((rows, 1), x.dtype)
         mean_w = xp.full(d, 1 / d, x.dtype)
         step = max(1, _BLOCK // d)
-        for i in range(0, rows, step):
-            xs, xc, ys = x2[i:i + step], xhat[i:i + step], y2[i:i + step]
-            xp.subtract(xs, (xs @ mean_w)[:, None], out=xc)
-            r = 1 / xp.sqrt(_rowdot(xc, xc)[:, None] * (1 / d) + eps)
-            xc *= r
-            rstd[i:i + step] = r
-            if w is None:
-                ys[...] = xc
-            else:
-                xp.multiply(xc, w, out=ys)
-            if b is not None:
-                ys += b
+
+        def normalize_rows(start, stop):
+            for i in range(start, stop, step):
+                k = min(i + step, stop)
+                xs, xc, ys = x2[i:k], xhat[i:k], y2[i:k]
+                xp.subtract(xs, (xs @ mean_w)[:, None], out=xc)
+                r = 1 / xp.sqrt(_rowdot(xc, xc)[:, None] * (1 / d) + eps)
+                xc *= r
+                rstd[i:k] = r
+                if w is None:
+                    ys[...] = xc
+                else:
+                    xp.multiply(xc, w, out=ys)
+                if b is not None:
+                    ys += b
+        _over_rows(normalize_rows, x, rows, d)
         if self.requires_grad:
             self.retain_inputs(0, 1)
             self.xhat, self.rstd, self.d, self.eps = xhat, rstd, d, eps
@@ -879,31 +935,39 @@ class LayerNorm(Op):
         step = max(1, _BLOCK // d)
         dx_full = xp.empty(self.shapes[0], dtype) if need_x else None
         dx = None if dx_full is None else dx_full.reshape(rows, d)
-        dw = xp.zeros(d, "float64") if need_w else None
-        db = xp.zeros(d, "float64") if need_b else None
         w_or_ones = w if w is not None else xp.ones(d, dtype)
         ones = xp.ones(step, dtype)
-        scratch = xp.empty((step, d), dtype)
-        for i in range(0, rows, step):
-            gs, xs = g2[i:i + step], xhat[i:i + step]
-            n = gs.shape[0]
-            t = scratch[:n]
-            xp.multiply(gs, xs, out=t)  # g·x̂
-            if need_w:
-                dw += ones[:n] @ t
-            if need_b:
-                db += ones[:n] @ gs
-            if not need_x:
-                continue
-            r = rstd[i:i + step]
-            c2 = (t @ w_or_ones)[:, None] * (r * (1 / d))  # mean(gʷ·x̂)/σ
-            c1 = (gs @ w_or_ones)[:, None] * (r * (1 / d))  # mean(gʷ)/σ
-            out = dx[i:i + step]
-            xp.multiply(gs, w_or_ones, out=out)
-            out *= r
-            xp.multiply(xs, c2, out=t)
-            t += c1
-            out -= t
+
+        def rows_backward(start, stop):
+            """Write dx for rows [start, stop); return their (dw, db) in float64."""
+            dw = xp.zeros(d, "float64") if need_w else None
+            db = xp.zeros(d, "float64") if need_b else None
+            scratch = xp.empty((min(step, stop - start), d), dtype)
+            for i in range(start, stop, step):
+                k = min(i + step, stop)
+                gs, xs = g2[i:k], xhat[i:k]
+                n = gs.shape[0]
+                t = scratch[:n]
+                xp.multiply(gs, xs, out=t)  # g·x̂
+                if need_w:
+                    dw += ones[:n] @ t
+                if need_b:
+                    db += ones[:n] @ gs
+                if not need_x:
+                    continue
+                r = rstd[i:k]
+                c2 = (t @ w_or_ones)[:, None] * (r * (1 / d))  # mean(gʷ·x̂)/σ
+                c1 = (gs @ w_or_ones)[:, None] * (r * (1 / d))  # mean(gʷ)/σ
+                out = dx[i:k]
+                xp.multiply(gs, w_or_ones, out=out)
+                out *= r
+                xp.multiply(xs, c2, out=t)
+                t += c1
+                out -= t
+            return dw, db
+        parts = _over_rows(rows_backward, g2, rows, d)
+        dw = None if not need_w else sum(p[0] for p in parts)
+        db = None if not need_b else sum(p[1] for p in parts)
         return (dx_full, None if dw is None else dw.astype(dtype).reshape(self.shapes[1]),
                 None if db is None else db.astype(dtype).reshape(self.shapes[2]))
 

@@ -146,10 +146,22 @@ class Sum(Op):
 
     def forward(self, a, dims, keepdim, np_dtype):
         self.in_shape, self.dims, self.keepdim = a.shape, dims, keepdim
+        if (type(a) is np.ndarray and a.size >= backend.PARALLEL_MIN_SIZE
+                and len(dims) == a.ndim and a.flags.c_contiguous):
+            return _sum_all_threaded(a, keepdim, np_dtype)
         return a.sum(axis=dims, keepdims=keepdim, dtype=np_dtype)
 
     def backward(self, g):
         return expand_reduced(g, self.in_shape, self.dims, self.keepdim), None, None, None
+
+
+def _sum_all_threaded(a, keepdim, np_dtype):
+    """The sum of every element of a large C-contiguous NumPy array: one (pairwise) partial
+    sum per thread over a flat chunk, then the partial sums added in order."""
+    flat = a.reshape(-1)
+    parts = backend.parallel_chunks(lambda i, j: flat[i:j].sum(dtype=np_dtype), flat.size)
+    total = np.add.reduce(np.array(parts))
+    return total.reshape((1,) * a.ndim) if keepdim else total
 
 
 @public
