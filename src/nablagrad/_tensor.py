@@ -167,10 +167,6 @@ class Tensor:
         self._rg = bool(requires_grad)
         return self
 
-    @property
-    def is_floating_point_(self):  # pragma: no cover - compatibility alias
-        return self.is_floating_point()
-
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
