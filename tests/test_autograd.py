@@ -1107,3 +1107,59 @@ class TestDeepGraph:
         g, = ng.autograd.grad(y.sum(), x, create_graph=True)
         np.testing.assert_allclose(g.detach().numpy(), [20001.0], rtol=1e-9)
         assert g.requires_grad
+
+
+# ----------------------------------------------------------------------------- Function ctx marks
+class _SortWithIndices(ng.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        order = np.argsort(x.detach().numpy())
+        idx = ng.tensor(order.astype(np.float64))
+        ctx.mark_non_differentiable(idx)
+        ctx.save_for_backward(ng.tensor(order))
+        return x[ng.tensor(order)], idx
+
+    @staticmethod
+    def backward(ctx, g_values, g_idx):
+        (order,) = ctx.saved_tensors
+        grad = ng.zeros(g_values.shape, dtype=g_values.dtype)
+        grad[order] = g_values
+        return grad
+
+
+class _AddOneInPlace(ng.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.add_(1)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def test_mark_non_differentiable_outputs_do_not_require_grad():
+    x = ng.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, idx = _SortWithIndices.apply(x)
+    assert values.requires_grad and not idx.requires_grad and idx.grad_fn is None
+    (values * ng.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 1.0, 2.0])
+
+
+def test_mark_dirty_moves_history_and_version():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    before = y._version
+    z = _AddOneInPlace.apply(y)
+    assert z is y and y._version == before + 1
+    assert y.grad_fn is not None and "AddOneInPlace" in y.grad_fn.name()
+    np.testing.assert_allclose(y.detach().numpy(), [3.0, 5.0])
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [12.0, 20.0])  # d/dx (2x+1)^2 = 4(2x+1)
+
+
+def test_mark_dirty_on_a_leaf_that_requires_grad_raises():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        _AddOneInPlace.apply(x)

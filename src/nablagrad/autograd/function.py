@@ -30,30 +30,34 @@ def _tensor_cls():
 class FunctionCtx:
     """The ``ctx`` object handed to a user Function's forward and backward."""
 
+    def __init__(self):
+        self.to_save = self.non_differentiable = self.dirty = ()
+
     def save_for_backward(self, *tensors):
+        """Keep tensors for backward, read back as ``ctx.saved_tensors``."""
         self.to_save = tensors
 
     def mark_non_differentiable(self, *tensors):
-        self.non_differentiable = {id(t) for t in tensors}
+        """These outputs get no gradient: they come back with ``requires_grad=False``."""
+        self.non_differentiable = tensors
 
     def mark_dirty(self, *tensors):
+        """These inputs were changed in place by forward (their in-place ops moved their version
+        counters) and are returned as outputs: they take over the history of this call."""
         self.dirty = tensors
-
-    def set_materialize_grads(self, value: bool):
-        self.materialize_grads = value
 
 
 class _UserFunctionNode(Op):
     """The graph node of one call to a user Function."""
 
-    def forward(self, *arrays, fn_cls=None, tensors=None, kwargs=None):
+    def forward(self, *arrays, fn_cls=None, ctx=None, tensors=None, kwargs=None):
         Tensor = _tensor_cls()
-        ctx = self.ctx = FunctionCtx()
+        self.ctx = ctx
         ctx.needs_input_grad = tuple(isinstance(t, Tensor) and t._rg for t in tensors)
         with grad_mode.no_grad():
             out = fn_cls.forward(ctx, *tensors, **kwargs)
         self.fn_cls = fn_cls
-        self.user_saved = getattr(ctx, "to_save", ())
+        self.user_saved = ctx.to_save
         outs = out if isinstance(out, tuple) else (out,)
         if not all(isinstance(o, Tensor) for o in outs):
             raise TypeError(f"{fn_cls.__name__}.forward must return a Tensor or a tuple of Tensors")
@@ -84,9 +88,21 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _tensor_cls()
+        ctx = FunctionCtx()
         node_args = tuple(a if isinstance(a, Tensor) else None for a in args)
-        out = _UserFunctionNode.apply(*node_args, fn_cls=cls, tensors=args, kwargs=kwargs)
-        return out
+        out = _UserFunctionNode.apply(*node_args, fn_cls=cls, ctx=ctx, tensors=args, kwargs=kwargs)
+        results = list(out) if isinstance(out, tuple) else [out]
+        for k, r in enumerate(results):
+            if any(r._data is t._data for t in ctx.non_differentiable):
+                r._rg, r.grad_fn = False, None
+            for d in ctx.dirty:
+                if r._data is d._data:
+                    if d._rg and d.grad_fn is None and grad_mode.state.enabled:
+                        raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad "
+                                           "has been used in an in-place operation (mark_dirty)")
+                    d.grad_fn, d._oi, d._rg = r.grad_fn, r._oi, r._rg
+                    results[k] = d
+        return tuple(results) if isinstance(out, tuple) else results[0]
 
     @staticmethod
     def forward(ctx, *args, **kwargs):  # pragma: no cover - abstract
