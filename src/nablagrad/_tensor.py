@@ -132,9 +132,13 @@ class Tensor:
 
     def _storage_root(self):
         a = self._data
-        while getattr(a, "base", None) is not None and hasattr(a.base, "shape"):
-            a = a.base
-        return a
+        while True:
+            b = getattr(a, "base", None)
+            if b is not None and not hasattr(b, "shape"):
+                b = getattr(b, "base", None)  # NumPy's as_strided wraps its source in a DummyArray
+            if b is None or not hasattr(b, "shape"):
+                return a
+            a = b
 
     def storage_offset(self) -> int:
         """Elements between the start of the storage and this tensor's first element."""

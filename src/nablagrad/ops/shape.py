@@ -191,9 +191,27 @@ def unsqueeze(input, dim):
     n = input.ndim + 1
     if not -n <= dim < n:
         raise IndexError(f"unsqueeze: dimension {dim} out of range [{-n}, {n - 1}]")
-    dim %= n
-    shape = input.shape
-    return Reshape.apply(input, tuple(shape[:dim]) + (1,) + tuple(shape[dim:]))
+    return Unsqueeze.apply(input, dim % n)
+
+
+class Unsqueeze(Op):
+    """A new size-1 dim at ``dim`` (a view) with PyTorch's stride for it: size·stride of the dim
+    it goes before, or one element at the end."""
+
+    is_view = True
+
+    def forward(self, a, dim):
+        self.dim = dim
+        stride = a.shape[dim] * a.strides[dim] if dim < a.ndim else a.itemsize
+        shape = a.shape[:dim] + (1,) + a.shape[dim:]
+        out = a.reshape(shape)  # a view; NumPy's choice of stride for the new dim is usually ours
+        if out.strides[dim] == stride:
+            return out
+        return backend.xp_of(a).lib.stride_tricks.as_strided(
+            a, shape, a.strides[:dim] + (stride,) + a.strides[dim:])
+
+    def backward(self, g):
+        return g.squeeze(self.dim), None
 
 
 @public
@@ -325,7 +343,20 @@ class Expand(Op):
     is_view = True
 
     def forward(self, a, shape):
-        return backend.xp_of(a).broadcast_to(a, shape)
+        # PyTorch's strides: an expanded dim gets 0, a kept dim keeps its stride, a new size-1
+        # dim gets size·stride of the dim after it (one element at the end). Read-only, as the
+        # expanded copies overlap in memory.
+        xp = backend.xp_of(a)
+        if 1 not in shape:  # then NumPy's broadcast strides are exactly these
+            return xp.broadcast_to(a, shape)
+        lead, strides = len(shape) - a.ndim, [0] * len(shape)
+        for i in reversed(range(len(shape))):
+            j = i - lead
+            if j >= 0:
+                strides[i] = 0 if a.shape[j] == 1 and shape[i] != 1 else a.strides[j]
+            elif shape[i] == 1:
+                strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else a.itemsize
+        return xp.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
 
     def backward(self, g):
         return g, None  # the engine sums g back to the input's shape
