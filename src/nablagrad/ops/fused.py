@@ -301,7 +301,7 @@ def _per_class(w, ndim):
 
 # Large 2-D NumPy inputs (N, C) are processed over blocks of rows on several threads.
 def _threaded_rows(x) -> bool:
-    return x.ndim == 2 and type(x) is np.ndarray
+    return x.ndim == 2 and type(x) is np.ndarray and x.size >= backend.PARALLEL_MIN_SIZE
 
 
 def _shifted(x):
