@@ -11,6 +11,7 @@ from . import autograd, ops, nn, linalg
 from .ops import FUNCTIONS as _FUNCTIONS
 from .ops import random
 from .ops.random import Generator, default_generator
+from .serialization import save, load
 
 globals().update(_FUNCTIONS)
 
