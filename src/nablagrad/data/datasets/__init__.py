@@ -1,0 +1,5 @@
+"""Datasets with files found locally (root, $NABLAGRAD_DATA, ~/.cache/nablagrad, system folders)
+or downloaded from their official addresses with checksums verified."""
+from .mnist import MNIST, FashionMNIST, KMNIST
+from .cifar import CIFAR10, CIFAR100
+from .download import download_url, md5sum
