@@ -15,8 +15,7 @@ import tempfile
 
 import numpy as np
 
-from ..._tensor import Tensor
-from ..dataset import Dataset
+from .in_memory import InMemoryImageDataset
 from ..find import find_dataset_file
 from .download import default_folder, download_from_mirrors
 
@@ -35,7 +34,7 @@ def parse_cifar_binary(raw: bytes, label_bytes: int, name: str = "CIFAR"):
     return np.ascontiguousarray(images), records[:, label_bytes - 1].astype(np.int64)
 
 
-class CIFAR10(Dataset):
+class CIFAR10(InMemoryImageDataset):
     """60000 32×32 colour images in 10 classes: 50000 train (data_batch_1..5.bin), 10000 test
     (test_batch.bin). Looked for as extracted .bin files or as the official tarball in ``root``,
     ``$NABLAGRAD_DATA``, ``~/.cache/nablagrad`` (sub-folder ``folder``); with ``download=True``
@@ -85,30 +84,8 @@ class CIFAR10(Dataset):
     def _all_members(self):
         return [f"{self.base_dir}/{f}" for f in self.train_files + self.test_files]
 
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        img, target = self.data[index], int(self._targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    @property
-    def batchable(self):
-        """Whether ``get_batch`` equals collating samples (no per-sample transforms)."""
-        return self.transform is None and self.target_transform is None
-
-    def get_batch(self, indices):
-        """Samples at ``indices``, collated: (uint8 images (B, 32, 32, 3), int64 targets (B,))."""
-        idx = np.asarray(indices, dtype=np.int64)
-        return Tensor(self.data[idx]), Tensor(self._targets[idx])
-
-    def __repr__(self):
-        return (f"{type(self).__name__}(split={'train' if self.train else 'test'}, "
-                f"size={len(self)})")
+    def _arrays(self):
+        return self.data, self._targets
 
 
 class CIFAR100(CIFAR10):

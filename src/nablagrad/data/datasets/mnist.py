@@ -10,13 +10,13 @@ import os
 import numpy as np
 
 from ..._tensor import Tensor
-from ..dataset import Dataset
+from .in_memory import InMemoryImageDataset
 from ..find import find_dataset_file
 from ..idx import read_idx
 from .download import default_folder, download_from_mirrors
 
 
-class MNIST(Dataset):
+class MNIST(InMemoryImageDataset):
     """Handwritten digits; 60000 train / 10000 test 28×28 images, 10 classes.
 
     Files are looked for (as .gz or uncompressed) in ``root``, ``$NABLAGRAD_DATA``,
@@ -63,30 +63,8 @@ class MNIST(Dataset):
     def class_to_idx(self):
         return {c: i for i, c in enumerate(self.classes)}
 
-    def __len__(self):
-        return len(self.targets._data)
-
-    def __getitem__(self, index):
-        img, target = self.data._data[index], int(self.targets._data[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    @property
-    def batchable(self):
-        """Whether ``get_batch`` equals collating samples (no per-sample transforms)."""
-        return self.transform is None and self.target_transform is None
-
-    def get_batch(self, indices):
-        """Samples at ``indices``, collated: (uint8 images (B, H, W), int64 targets (B,))."""
-        idx = np.asarray(indices, dtype=np.int64)
-        return Tensor(self.data._data[idx]), Tensor(self.targets._data[idx])
-
-    def __repr__(self):
-        return (f"{type(self).__name__}(split={'train' if self.train else 'test'}, "
-                f"size={len(self)})")
+    def _arrays(self):
+        return self.data._data, self.targets._data
 
 
 class FashionMNIST(MNIST):
