@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import compare, run_cli  # noqa: E402
+from harness import fwd_bwd, run_cli  # noqa: E402
 
 import nablagrad as ng  # noqa: E402
 import nablagrad.nn.functional as F  # noqa: E402
@@ -33,14 +33,6 @@ def pair(rng, *shape, grad=True):
     a = rng.standard_normal(shape, dtype=np.float32)
     return ng.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
 
-
-def fwd_bwd(fn, inputs, grad):
-    """A callable that runs fn(*inputs), back-propagates ``grad`` and clears the gradients."""
-    def run():
-        fn(*inputs).backward(grad)
-        for t in inputs:
-            t.grad = None
-    return run
 
 
 def no_grad(lib, fn, inputs):

@@ -10,32 +10,12 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import compare, run_cli  # noqa: E402
-
-import nablagrad as ng  # noqa: E402
+from harness import fwd_bwd, pair, run_cli  # noqa: E402
 
 # targets from the performance issue: ours / torch
 BIG, SMALL = 1.1, 2.0
 
-
-def pair(*shape, seed=0, grad=True):
-    """The same float32 data as a nablagrad and a torch tensor."""
-    a = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
-    return (ng.tensor(a, requires_grad=grad),
-            torch.tensor(a, requires_grad=grad))
-
-
-def fwd_bwd(fn, inputs, grad):
-    """A callable that runs fn(*inputs), back-propagates ``grad`` and clears the gradients."""
-    def run():
-        fn(*inputs).backward(grad)
-        for t in inputs:
-            t.grad = None
-    return run
 
 
 def cases(quick):

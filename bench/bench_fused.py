@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as TF
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import compare, run_cli  # noqa: E402
+from harness import fwd_bwd, pair, run_cli  # noqa: E402
 
 import nablagrad as ng  # noqa: E402
 import nablagrad.nn.functional as F  # noqa: E402
@@ -23,20 +23,6 @@ import nablagrad.nn.functional as F  # noqa: E402
 # targets: ours / torch, forward + backward
 TARGET = {"cross_entropy": 1.3, "layer_norm": 1.3}
 
-
-def pair(*shape, seed=0, grad=True):
-    """The same float32 data as a nablagrad and a torch tensor."""
-    a = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
-    return ng.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
-
-
-def fwd_bwd(fn, inputs, grad=None):
-    """A callable that runs fn(*inputs), back-propagates ``grad`` and clears the gradients."""
-    def run():
-        fn(*inputs).backward(grad)
-        for t in inputs:
-            t.grad = None
-    return run
 
 
 def cross_entropy_case(n, c):

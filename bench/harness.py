@@ -111,6 +111,24 @@ def table(rows) -> str:
     return text
 
 
+def pair(*shape, seed=0, grad=True):
+    """The same float32 data as a nablagrad and a torch tensor."""
+    import numpy as np
+    import nablagrad as ng
+    import torch
+    a = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    return ng.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
+
+
+def fwd_bwd(fn, inputs, grad=None):
+    """A callable that runs fn(*inputs), back-propagates ``grad`` and clears the gradients."""
+    def run():
+        fn(*inputs).backward(grad)
+        for t in inputs:
+            t.grad = None
+    return run
+
+
 def run_cli(description, cases, argv=None, threads=None, rounds=7, quick_rounds=3, min_time=0.05):
     """The command line every bench script shares: ``--quick``, ``--threads``, ``--clock``,
     ``--repeat``. ``cases(quick)`` yields (name, ours_fn, torch_fn[, target]); prints the table."""

@@ -10,6 +10,14 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _reset_affine(module):
+    """weight ← 1, bias ← 0 (for those that exist)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 def _affine_params(module, weight, bias, shape, dtype, device):
     """Register weight (ones) and bias (zeros) of ``shape``, or None for those switched off."""
     if weight:
@@ -52,10 +60,7 @@ class _NormBase(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, input):
         pass
@@ -143,10 +148,7 @@ class LayerNorm(Module):
         _affine_params(self, elementwise_affine, bias, self.normalized_shape, dtype, device)
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -169,10 +171,7 @@ class GroupNorm(Module):
         _affine_params(self, affine, bias, (num_channels,), dtype, device)
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
