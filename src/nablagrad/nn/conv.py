@@ -1,5 +1,4 @@
 """Convolutions: Conv1d/2d/3d and ConvTranspose1d/2d (wrapping ``nablagrad.nn.functional``)."""
-import math
 
 from .. import ops
 from . import functional as F
@@ -55,12 +54,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._reset_weight_and_bias(self.weight, self.bias)
 
     def _explicit_pad(self):
         """F.pad amounts (last dim first) for padding_mode other than 'zeros'."""

@@ -147,3 +147,13 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     u = numpy_generator(generator).uniform(2 * lo - 1, 2 * hi - 1, tuple(tensor.shape))
     x = np.clip(erfinv(u) * std * math.sqrt(2) + mean, a, b)
     return _write(tensor, x)
+
+
+def _reset_weight_and_bias(weight, bias):
+    """PyTorch's default for Linear and Conv layers: kaiming_uniform_(a=√5) on the weight, and
+    bias ~ U(±1/√fan_in) (left at zero when fan_in is 0)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+    if bias is not None and fan_in:
+        bound = 1 / math.sqrt(fan_in)
+        uniform_(bias, -bound, bound)
