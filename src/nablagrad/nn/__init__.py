@@ -1,6 +1,7 @@
 """Neural-network building blocks (``nablagrad.nn``): Module, Parameter, layers, losses, init."""
 from . import functional  # noqa: F401
 from . import init  # noqa: F401
+from . import utils  # noqa: F401
 from .parameter import Parameter, Buffer
 from .module import Module
 from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
