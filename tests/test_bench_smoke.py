@@ -21,3 +21,11 @@ def test_bench_core_quick_prints_a_table():
     assert len(rows) >= 12, proc.stdout
     assert any(row.startswith("| matmul") for row in rows)
     assert any("chain" in row for row in rows)
+
+
+def test_bench_train_quick_prints_a_table():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_train.py"),
+                           "--quick"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("| PreActResNet train step") for line in lines), proc.stdout

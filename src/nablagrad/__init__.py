@@ -7,7 +7,7 @@ from .backend import (dtype, device, bool_ as bool, uint8, int8, int16, int32, i
 from .backend import result_type as _result_type, set_num_threads, get_num_threads
 from ._tensor import Tensor, Size
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
-from . import autograd, ops, nn, linalg, data, optim
+from . import autograd, ops, nn, linalg, data, optim, train, models
 from .ops import FUNCTIONS as _FUNCTIONS
 from .ops import random
 from .ops.random import Generator, default_generator

@@ -3,3 +3,4 @@ or downloaded from their official addresses with checksums verified."""
 from .mnist import MNIST, FashionMNIST, KMNIST
 from .cifar import CIFAR10, CIFAR100
 from .download import download_url, md5sum
+from .toy2d import linearly_separable
