@@ -11,7 +11,7 @@ from .classify import ClassifierConfig, classifier_recipe
 
 @dataclass
 class Config(ClassifierConfig):
-    epochs: int = 15
+    epochs: int = 12
     lr: float = 0.1
     augment: bool = True
     widths: tuple[int, ...] = (32, 64)
