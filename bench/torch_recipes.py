@@ -30,7 +30,7 @@ BUILD = {
     "logreg": lambda c: twins.TSoftmaxRegression(),
     "mlp": lambda c: twins.TMLP(hidden=c.hidden, dropout=c.dropout),
     "lenet": lambda c: twins.TLeNet5(),
-    "cnn": lambda c: twins.TSmallCNN(widths=c.widths, dropout=c.dropout),
+    "cnn": lambda c: twins.TTwoConvNet(widths=c.widths, hidden=c.hidden, dropout=c.dropout),
     "resnet": lambda c: twins.TPreActResNet(blocks=c.blocks, widths=c.widths),
     "densenet": lambda c: twins.TDenseNet(growth_rate=c.growth_rate, blocks=c.blocks),
 }

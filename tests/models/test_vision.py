@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import nablagrad as ng
 from nablagrad.models.vision import (MLP, DenseNet, LeNet5, PreActBlock, PreActResNet,
-                                     SmallCNN, SoftmaxRegression)
+                                     SmallCNN, SoftmaxRegression, TwoConvNet)
 
 # ---------------------------------------------------------------- torch twins (test only)
 
@@ -81,6 +81,21 @@ class TSmallCNN(tnn.Module):
 
     def forward(self, x):
         return self.fc(self.dropout(self.features(x).mean((2, 3))))
+
+
+class TTwoConvNet(tnn.Module):
+    def __init__(self, num_classes=10, in_channels=1, widths=(16, 32), hidden=100, dropout=0.3):
+        super().__init__()
+        c1, c2 = widths
+        self.features = tnn.Sequential(
+            tnn.Conv2d(in_channels, c1, 5, padding=2, bias=False), tnn.BatchNorm2d(c1),
+            tnn.ReLU(), tnn.MaxPool2d(2),
+            tnn.Conv2d(c1, c2, 5, bias=False), tnn.BatchNorm2d(c2), tnn.ReLU(), tnn.MaxPool2d(2))
+        self.classifier = tnn.Sequential(tnn.Linear(c2 * 25, hidden), tnn.ReLU(),
+                                         tnn.Dropout(dropout), tnn.Linear(hidden, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
 
 
 class TPreActBlock(tnn.Module):
@@ -214,6 +229,10 @@ CASES = {
     "small_cnn": (lambda: SmallCNN(dropout=0.0), lambda: TSmallCNN(dropout=0.0), (2, 1, 28, 28)),
     "small_cnn_narrow": (lambda: SmallCNN(4, 2, (4, 6, 8), dropout=0.0),
                          lambda: TSmallCNN(4, 2, (4, 6, 8), dropout=0.0), (3, 2, 16, 16)),
+    "two_conv_net": (lambda: TwoConvNet(dropout=0.0), lambda: TTwoConvNet(dropout=0.0),
+                     (2, 1, 28, 28)),
+    "two_conv_net_rgb": (lambda: TwoConvNet(4, 3, (6, 8), 12, 0.0),
+                         lambda: TTwoConvNet(4, 3, (6, 8), 12, 0.0), (3, 3, 28, 28)),
     "preact_resnet": (lambda: PreActResNet(), lambda: TPreActResNet(), (2, 1, 28, 28)),
     "preact_resnet_small": (lambda: PreActResNet((1, 2), (4, 8), 3, 2),
                             lambda: TPreActResNet((1, 2), (4, 8), 3, 2), (3, 2, 12, 12)),
@@ -260,6 +279,7 @@ def test_parameter_counts():
     assert numel(LeNet5()) == 156 + 2416 + 48120 + 10164 + 850 == 61_706
     assert numel(SmallCNN()) <= 100_000
     assert numel(SmallCNN()) == numel(TSmallCNN()) == 65_834
+    assert numel(TwoConvNet()) == numel(TTwoConvNet()) == 94_406
     assert numel(PreActResNet()) == numel(TPreActResNet())
     assert numel(DenseNet()) == numel(TDenseNet())
     assert numel(MLP(batch_norm=True)) == 784 * 512 + 2 * 512 + 512 * 512 + 2 * 512 + 5130

@@ -128,11 +128,12 @@ def plot_runs(runs, path, metric="train_loss", title=None, log_scale=False):
         raise ValueError("plot_runs: runs is empty")
     fig, axes = _figure()
     ax = axes[0, 0]
-    for name, history in runs.items():
+    styles = ["-", "--", ":", "-."]   # the colour cycle has 10 colours; then the style changes
+    for i, (name, history) in enumerate(runs.items()):
         xs, ys = _series(history, metric)
         if not xs:
             raise KeyError(f"plot_runs: run {name!r} has no {metric!r} in its history")
-        ax.plot(xs, ys, label=str(name))
+        ax.plot(xs, ys, styles[i // 10 % len(styles)], label=str(name), marker=".")
     if log_scale:
         ax.set_yscale("log")
     ax.set(title=title or metric, xlabel="epoch", ylabel=metric)

@@ -1,12 +1,12 @@
 """Vision models of the first curriculum chapter, simplest first: the perceptron, softmax
-regression, the MLP, LeNet-5 and a small CNN, a pre-activation ResNet and DenseNet-BC. All
+regression, the MLP, LeNet-5 and two small CNNs, a pre-activation ResNet and DenseNet-BC. All
 classifiers return logits (train them with ``F.cross_entropy``)."""
 from .perceptron import Perceptron, PLAResult, novikoff_bound
 from .linear import SoftmaxRegression
 from .mlp import MLP
-from .cnn import LeNet5, SmallCNN
+from .cnn import LeNet5, SmallCNN, TwoConvNet
 from .resnet import PreActBlock, PreActResNet
 from .densenet import DenseNet
 
 __all__ = ["Perceptron", "PLAResult", "novikoff_bound", "SoftmaxRegression", "MLP", "LeNet5",
-           "SmallCNN", "PreActBlock", "PreActResNet", "DenseNet"]
+           "SmallCNN", "TwoConvNet", "PreActBlock", "PreActResNet", "DenseNet"]

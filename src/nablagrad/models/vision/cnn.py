@@ -70,3 +70,27 @@ class SmallCNN(nn.Module):
         check_images("SmallCNN", x, self.in_channels)
         x = self.features(x).mean((2, 3))  # global average pooling
         return self.fc(self.dropout(x))
+
+
+class TwoConvNet(nn.Module):
+    """Two conv5×5-BN-ReLU-maxpool stages and a fully connected head (the "2 Conv + pooling,
+    < 100k parameters" design of the Fashion-MNIST benchmark): 28×28 → conv (padding 2) 28×28
+    → pool 14×14 → conv 10×10 → pool 5×5 → flatten → Linear-ReLU-Dropout → Linear.
+    Defaults (widths 16, 32, hidden 100): 94,406 parameters, about 3 MFLOPs per image, so it
+    trains far faster on a CPU than ``SmallCNN`` (37 MFLOPs), whose global average pooling also
+    throws away where in the image a feature was."""
+
+    def __init__(self, num_classes=10, in_channels=1, widths=(16, 32), hidden=100, dropout=0.3):
+        super().__init__()
+        self.in_channels = in_channels
+        c1, c2 = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 5, padding=2, bias=False), nn.BatchNorm2d(c1), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5, bias=False), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Linear(c2 * 5 * 5, hidden), nn.ReLU(),
+                                        nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+
+    def forward(self, x):
+        check_images("TwoConvNet", x, self.in_channels, 28)
+        return self.classifier(self.features(x).flatten(1))
