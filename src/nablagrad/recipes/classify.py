@@ -187,14 +187,14 @@ def train_classifier(name, cfg, build_model):
     if val_set is not None and os.path.exists(best_path):
         model.load_state_dict(load(best_path))
         best_epoch = next(cb.best_epoch for cb in callbacks if isinstance(cb, BestCheckpoint))
-    results = test_classifier(model, test_set, mean, std, cfg, out)
+    results = score_on_test_set(model, test_set, mean, std, cfg)
     results.update(recipe=name, parameters=n_params, best_epoch=best_epoch,
                    epochs_run=trainer.epoch, wall_seconds=round(time.perf_counter() - start, 1),
                    command=command_line(),
                    machine=f"{platform.machine()}, {os.cpu_count()} cores, "
                            f"{platform.python_implementation()} {platform.python_version()}",
                    config=asdict(cfg), history=trainer.history)
-    _write_json(os.path.join(out, "results.json"), results)
+    write_json(os.path.join(out, "results.json"), results)
     _plots(out, trainer.history, results, model, test_set, mean, std, cfg)
     print(f"{name}: test accuracy {results['test_accuracy']:.2%} on {len(test_set):,} official "
           f"test images (best validation epoch {best_epoch}); {results['wall_seconds']:.0f} s; "
@@ -213,7 +213,7 @@ class _PrintEpochs(Callback):
         print(format_record(trainer.record), flush=True)
 
 
-def test_classifier(model, test_set, mean, std, cfg, out):
+def score_on_test_set(model, test_set, mean, std, cfg):
     """Test loss, accuracy, top-5 accuracy and the confusion matrix of ``model``."""
     prepare = FashionBatches(mean, std, cfg.device)
     loader = DataLoader(test_set, batch_size=1000)
@@ -232,7 +232,7 @@ def test_classifier(model, test_set, mean, std, cfg, out):
             "confusion_matrix": matrix.numpy().tolist()}
 
 
-def _write_json(path, obj):
+def write_json(path, obj):
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=1)
@@ -272,7 +272,7 @@ def evaluate_classifier(name, cfg, build_model, weights=None):
     model = build_model().to(cfg.device)
     model.load_state_dict(state["model"] if "optimizer" in state else state)
     _, _, test_set, mean, std = load_data(cfg)
-    results = test_classifier(model, test_set, mean, std, cfg, None)
+    results = score_on_test_set(model, test_set, mean, std, cfg)
     print(f"{name}: test accuracy {results['test_accuracy']:.2%} (top-5 "
           f"{results['test_top5_accuracy']:.2%}, loss {results['test_loss']:.4f}) on "
           f"{len(test_set):,} official test images, weights {path}")

@@ -21,7 +21,7 @@ from ..models.vision import MLP
 from ..optim import SGD
 from ..train import evaluate, fit
 from . import Recipe
-from .classify import FashionBatches, _write_json, load_data, run_dir
+from .classify import FashionBatches, write_json, load_data, run_dir
 from .config import RunConfig
 
 
@@ -92,7 +92,7 @@ def run(cfg):
         print(f"{name:>15}: test accuracy {last['val_accuracy']:.2%} after "
               f"{len(trainer.history)} epochs" + ("  (diverged: loss became NaN/inf)"
                                                   if trainer.diverged else ""), flush=True)
-    _write_json(os.path.join(out, "results.json"),
+    write_json(os.path.join(out, "results.json"),
                 {"recipe": "init-study", "summary": summary, "runs": runs,
                  "wall_seconds": round(time.perf_counter() - start, 1)})
     try:

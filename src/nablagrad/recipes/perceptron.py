@@ -15,7 +15,7 @@ from .. import Generator, manual_seed, tensor
 from ..data.datasets.toy2d import linearly_separable
 from ..models.vision.perceptron import Perceptron, novikoff_bound
 from . import Recipe
-from .classify import _write_json, run_dir
+from .classify import write_json, run_dir
 from .config import RunConfig
 
 
@@ -42,7 +42,7 @@ def run(cfg):
                "updates": result.updates, "novikoff_bound": bound, "training_errors": errors,
                "xor_converged": xor.converged, "mistakes_per_epoch": result.mistakes_per_epoch,
                "wall_seconds": round(time.perf_counter() - start, 2)}
-    _write_json(os.path.join(out, "results.json"), results)
+    write_json(os.path.join(out, "results.json"), results)
     print(f"perceptron: {'converged' if result.converged else 'did NOT converge'} after "
           f"{result.updates} updates in {result.epochs} epochs on {cfg.n} separable points "
           f"(Novikoff bound (R/γ)² = {bound:.0f}); training errors {errors}; "
