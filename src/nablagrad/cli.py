@@ -52,13 +52,13 @@ def run_recipe(command, name, tokens) -> int:
         if recipe.evaluate is None:
             raise UsageError(f"recipe {name} has no separate evaluation; `nablagrad train "
                              f"{name}` prints its result")
-        rest = []
-        for i, t in enumerate(tokens):
+        rest, it = [], iter(tokens)
+        for t in it:
             if t.startswith("--weights="):
                 weights = t.split("=", 1)[1]
-            elif t == "--weights" and i + 1 < len(tokens):
-                weights = tokens[i + 1]
-            elif not (i > 0 and tokens[i - 1] == "--weights"):
+            elif t == "--weights":
+                weights = next(it, None)
+            else:
                 rest.append(t)
         tokens = rest
     try:

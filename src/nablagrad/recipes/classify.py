@@ -25,9 +25,8 @@ from ..data import DataLoader, TensorDataset
 from ..data.datasets import FashionMNIST
 from ..data.transforms import RandomCrop, RandomHorizontalFlip
 from ..serialization import load
-from ..train import (BestCheckpoint, Callback, ConfusionMatrix, EarlyStopping,
-                      GradientClipping, JSONLLogger, LRScheduler, accuracy, evaluate, fit,
-                      format_record, top_k_accuracy)
+from ..train import (Accuracy, BestCheckpoint, Callback, ConfusionMatrix, EarlyStopping,
+                      GradientClipping, JSONLLogger, LRScheduler, Mean, fit, format_record)
 from .config import RunConfig
 
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
@@ -187,7 +186,7 @@ def train_classifier(name, cfg, build_model):
     if val_set is not None and os.path.exists(best_path):
         model.load_state_dict(load(best_path))
         best_epoch = next(cb.best_epoch for cb in callbacks if isinstance(cb, BestCheckpoint))
-    results = score_on_test_set(model, test_set, mean, std, cfg)
+    results, predictions = score_on_test_set(model, test_set, mean, std, cfg)
     results.update(recipe=name, parameters=n_params, best_epoch=best_epoch,
                    epochs_run=trainer.epoch, wall_seconds=round(time.perf_counter() - start, 1),
                    command=command_line(),
@@ -195,7 +194,7 @@ def train_classifier(name, cfg, build_model):
                            f"{platform.python_implementation()} {platform.python_version()}",
                    config=asdict(cfg), history=trainer.history)
     write_json(os.path.join(out, "results.json"), results)
-    _plots(out, trainer.history, results, model, test_set, mean, std, cfg)
+    _plots(out, trainer.history, results, test_set, predictions)
     print(f"{name}: test accuracy {results['test_accuracy']:.2%} on {len(test_set):,} official "
           f"test images (best validation epoch {best_epoch}); {results['wall_seconds']:.0f} s; "
           f"outputs in {out}/")
@@ -214,22 +213,25 @@ class _PrintEpochs(Callback):
 
 
 def score_on_test_set(model, test_set, mean, std, cfg):
-    """Test loss, accuracy, top-5 accuracy and the confusion matrix of ``model``."""
+    """Test loss, accuracy, top-5 accuracy and confusion matrix of ``model``, and its predicted
+    class for every test image, from one pass over the test set."""
     prepare = FashionBatches(mean, std, cfg.device)
-    loader = DataLoader(test_set, batch_size=1000)
-    scores = evaluate(model, loader, prepare_batch=prepare,
-                      metrics={"accuracy": accuracy, "top5_accuracy":
-                               lambda o, y: top_k_accuracy(o, y, k=5)})
-    cm = ConfusionMatrix(10)
+    loss, top1, top5, cm = Mean(), Accuracy(), Accuracy(top_k=5), ConfusionMatrix(10)
+    predictions = []
     model.eval()
     with no_grad():
-        for batch in loader:
+        for batch in DataLoader(test_set, batch_size=1000):
             x, y = prepare(batch)
-            cm.update(model(x).argmax(1), y)
-    matrix = cm.compute()
-    return {"test_loss": scores["loss"], "test_accuracy": scores["accuracy"],
-            "test_top5_accuracy": scores["top5_accuracy"],
-            "confusion_matrix": matrix.numpy().tolist()}
+            logits = model(x)
+            loss.update(nn.functional.cross_entropy(logits, y).item(), y.shape[0])
+            top1.update(logits, y)
+            top5.update(logits, y)
+            pred = logits.argmax(1)
+            cm.update(pred, y)
+            predictions.append(pred.numpy())
+    return ({"test_loss": loss.compute(), "test_accuracy": top1.compute(),
+             "test_top5_accuracy": top5.compute(),
+             "confusion_matrix": cm.compute().numpy().tolist()}, np.concatenate(predictions))
 
 
 def write_json(path, obj):
@@ -239,7 +241,7 @@ def write_json(path, obj):
     os.replace(tmp, path)
 
 
-def _plots(out, history, results, model, test_set, mean, std, cfg):
+def _plots(out, history, results, test_set, predictions):
     """Curves, confusion matrix and misclassified examples as PNGs, if matplotlib is present."""
     try:
         import matplotlib  # noqa: F401
@@ -250,14 +252,9 @@ def _plots(out, history, results, model, test_set, mean, std, cfg):
     plots.plot_curves(history, os.path.join(out, "curves.png"))
     plots.plot_confusion_matrix(np.array(results["confusion_matrix"]), FASHION_MNIST_CLASSES,
                                 os.path.join(out, "confusion_matrix.png"))
-    prepare = FashionBatches(mean, std, cfg.device)
-    images, labels = test_set.tensors
-    x, _ = prepare((images[:2000], labels[:2000]))
-    model.eval()
-    with no_grad():
-        pred = model(x).argmax(1).numpy()
-    wrong = np.flatnonzero(pred != labels[:2000].numpy())[:25]
-    plots.plot_misclassified(images.numpy()[wrong], labels.numpy()[wrong], pred[wrong],
+    images, labels = (t.numpy() for t in test_set.tensors)
+    wrong = np.flatnonzero(predictions != labels)[:25]
+    plots.plot_misclassified(images[wrong], labels[wrong], predictions[wrong],
                              FASHION_MNIST_CLASSES, os.path.join(out, "misclassified.png"))
 
 
@@ -272,7 +269,7 @@ def evaluate_classifier(name, cfg, build_model, weights=None):
     model = build_model().to(cfg.device)
     model.load_state_dict(state["model"] if "optimizer" in state else state)
     _, _, test_set, mean, std = load_data(cfg)
-    results = score_on_test_set(model, test_set, mean, std, cfg)
+    results, _ = score_on_test_set(model, test_set, mean, std, cfg)
     print(f"{name}: test accuracy {results['test_accuracy']:.2%} (top-5 "
           f"{results['test_top5_accuracy']:.2%}, loss {results['test_loss']:.4f}) on "
           f"{len(test_set):,} official test images, weights {path}")

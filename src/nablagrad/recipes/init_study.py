@@ -25,6 +25,12 @@ from .classify import FashionBatches, write_json, load_data, run_dir
 from .config import RunConfig
 
 
+def _fan_in_uniform_(w, b):
+    """U(−1/√fan_in, 1/√fan_in) for weights and biases (the notes' eq. 68)."""
+    bound = 1 / math.sqrt(w.shape[1])
+    return nn.init.uniform_(w, -bound, bound), nn.init.uniform_(b, -bound, bound)
+
+
 def _rademacher_(t, scale):
     """Fill ``t`` with ±scale, each sign with probability 1/2."""
     return t.bernoulli_(0.5).mul_(2 * scale).sub_(scale)
@@ -39,10 +45,7 @@ SCHEMES = {
     "±0.1": lambda w, b: (_rademacher_(w, 0.1), _rademacher_(b, 0.1)),
     "N(0,0.1)": lambda w, b: (nn.init.normal_(w, 0, 0.1), nn.init.normal_(b, 0, 0.1)),
     "U(-0.1,0.1)": lambda w, b: (nn.init.uniform_(w, -0.1, 0.1), nn.init.uniform_(b, -0.1, 0.1)),
-    "fan-in uniform": lambda w, b: (nn.init.uniform_(w, -1 / math.sqrt(w.shape[1]),
-                                                     1 / math.sqrt(w.shape[1])),
-                                    nn.init.uniform_(b, -1 / math.sqrt(w.shape[1]),
-                                                     1 / math.sqrt(w.shape[1]))),
+    "fan-in uniform": _fan_in_uniform_,
     "xavier uniform": lambda w, b: (nn.init.xavier_uniform_(w), nn.init.zeros_(b)),
     "kaiming normal": lambda w, b: (nn.init.kaiming_normal_(w, nonlinearity="relu"),
                                     nn.init.zeros_(b)),
