@@ -31,3 +31,16 @@ def rng():
 
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+# Datasets that no registry carries (tiny Shakespeare, Cora) lie in ../shared/data beside the
+# repository (its README); the library never assumes that path, the tests point it there.
+SHARED_DATA = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data")
+
+
+@pytest.fixture
+def shared_data():
+    """The folder holding tinyshakespeare/ and cora/, or skip when this checkout has none."""
+    root = os.environ.get("NABLAGRAD_DATA") or SHARED_DATA
+    if not os.path.isdir(os.path.join(root, "tinyshakespeare")):
+        pytest.skip(f"shared datasets not found in {os.path.abspath(root)}")
+    return os.path.abspath(root)

@@ -4,3 +4,4 @@ from .mnist import MNIST, FashionMNIST, KMNIST
 from .cifar import CIFAR10, CIFAR100
 from .download import download_url, md5sum
 from .toy2d import linearly_separable
+from .tiny_shakespeare import CharVocab, split_text, tiny_shakespeare_text
