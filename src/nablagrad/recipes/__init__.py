@@ -23,6 +23,7 @@ class Recipe:
     run: Callable                    # run(cfg) -> results dict
     quick: dict = field(default_factory=dict)   # overrides applied by --quick
     evaluate: Callable | None = None            # evaluate(cfg, weights_path) -> results dict
+    sample: Callable | None = None              # sample(cfg, weights_path, **options) -> text
 
 
 # recipe name -> module under nablagrad.recipes
