@@ -11,46 +11,30 @@ Method (see bench/README.md):
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import statistics
 import time
 
 
-def _openblas(function):
-    """``function`` ("get_num_threads", "set_num_threads") of the OpenBLAS NumPy loaded, or None."""
-    import numpy  # noqa: F401  (loads OpenBLAS)
-    try:
-        with open("/proc/self/maps") as f:  # the shared libraries loaded in this process
-            libs = {p for p in (line.split()[-1] for line in f)
-                    if "openblas" in p.lower() and ".so" in p}
-    except OSError:
-        return None
-    for path in sorted(libs, key=lambda p: "numpy" not in p):  # NumPy's own first
-        lib = ctypes.CDLL(path)
-        for symbol in (f"scipy_openblas_{function}64_", f"scipy_openblas_{function}",
-                       f"openblas_{function}64_", f"openblas_{function}"):
-            if hasattr(lib, symbol):
-                return getattr(lib, symbol)
-    return None
-
-
 def blas_threads() -> int:
-    """Threads NumPy's OpenBLAS uses (asked from the library; else the CPUs we may use)."""
-    get = _openblas("get_num_threads")
-    if get is not None:
-        return int(get())
+    """Threads NumPy's BLAS uses (asked from the library; else the CPUs we may use)."""
+    import numpy  # noqa: F401  (loads the BLAS)
+    from threadpoolctl import threadpool_info
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    blas.sort(key=lambda p: "numpy" not in p["filepath"])  # NumPy's own first
+    if blas:
+        return blas[0]["num_threads"]
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def setup_threads(n=None) -> int:
-    """Give PyTorch NumPy's BLAS thread count, or set both to ``n``; returns the count."""
+    """Give PyTorch NumPy's BLAS thread count, or set both (and nablagrad's pool) to ``n``;
+    returns the count."""
     import torch
+
+    import nablagrad as ng
     if n is not None:
-        set_threads = _openblas("set_num_threads")
-        if set_threads is None:
-            raise RuntimeError("can't set NumPy's BLAS threads here: set OPENBLAS_NUM_THREADS")
-        set_threads(int(n))
+        ng.set_num_threads(int(n))
     n = blas_threads()
     torch.set_num_threads(n)
     return n

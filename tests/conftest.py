@@ -30,7 +30,9 @@ def rng():
     return np.random.default_rng(0)
 
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# `pytest -n 2` runs two workers on the 2-core machines: one thread each (nablagrad's pool and
+# BLAS), since more threads than cores slow BLAS down many times over.
+os.environ.setdefault("NABLAGRAD_NUM_THREADS", "1")
 
 # Datasets that no registry carries (tiny Shakespeare, Cora) lie in ../shared/data beside the
 # repository (its README); the library never assumes that path, the tests point it there.

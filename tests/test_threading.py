@@ -17,6 +17,14 @@ def restore_threads():
     backend.set_num_threads(before)
 
 
+def test_set_num_threads_limits_blas_too():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    ng.set_num_threads(1)
+    blas = threadpoolctl.threadpool_info()
+    assert blas and all(p["num_threads"] == 1 for p in blas if p["user_api"] == "blas")
+    assert ng.get_num_threads() == 1
+
+
 @pytest.fixture
 def threads():
     """Runs a function with 1 thread and with 3."""

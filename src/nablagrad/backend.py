@@ -253,6 +253,7 @@ def special(array):
 # contiguous computation split into a few flat chunks, each run by its own thread, uses all
 # the cores. Only NumPy arrays are split (CuPy already runs on the GPU), and only above
 # PARALLEL_MIN_SIZE elements: below it, handing work to a thread costs more than it saves.
+import functools  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
@@ -284,7 +285,10 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (1: everything on the calling thread) for large CPU ops."""
+    """Use ``n`` threads (1: everything on the calling thread) for large CPU ops, and limit the
+    BLAS library behind NumPy's matrix products (OpenBLAS, MKL, ...) to ``n`` threads too, as
+    ``torch.set_num_threads`` does. More threads than free cores slows BLAS down many times over,
+    so on a shared machine ask for fewer."""
     global _num_threads, _pool
     if int(n) < 1:
         raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
@@ -292,6 +296,24 @@ def set_num_threads(n: int) -> None:
         _num_threads, old, _pool = int(n), _pool, None
     if old is not None:
         old.shutdown(wait=False)
+    from threadpoolctl import threadpool_limits  # every BLAS loaded by now (NumPy's, SciPy's)
+    threadpool_limits(limits=int(n), user_api="blas")
+
+
+@functools.cache
+def _blas_controller():  # the BLAS libraries loaded when first asked (NumPy's)
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
+
+
+def blas_threads(n: int):
+    """A context in which BLAS uses at most ``n`` threads: for many small products run from
+    our own threads, where waking BLAS's threads for each would cost more than it computes."""
+    return _blas_controller().limit(limits=n, user_api="blas")
+
+
+if os.environ.get("NABLAGRAD_NUM_THREADS"):  # the environment asks for a thread count: BLAS too
+    set_num_threads(_default_threads())
 
 
 def _reset_after_fork():  # the pool's threads don't exist in a forked child

@@ -8,7 +8,7 @@ import torch
 import nablagrad as ng
 
 from . import (specs_elementwise, specs_reduce, specs_shape, specs_indexing,  # noqa: F401
-               specs_linalg, specs_conv, specs_nn)
+               specs_linalg, specs_conv, specs_nn, specs_rnn)
 from .spec import SPECS, Const
 
 torch.set_default_dtype(torch.float32)

@@ -20,3 +20,11 @@ from .upsampling import Upsample, PixelShuffle
 from .loss import (MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
                    CrossEntropyLoss, NLLLoss, KLDivLoss, GaussianNLLLoss, PoissonNLLLoss,
                    MarginRankingLoss, HingeEmbeddingLoss, CosineEmbeddingLoss, TripletMarginLoss)
+from .attention_scores import (DotScore, ScaledDotScore, GeneralScore, AdditiveScore, CosineScore,
+                               attend)
+from .attention import MultiheadAttention
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell
+from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerDecoder, Transformer)
+from .positional import (SinusoidalPositionalEncoding, LearnedPositionalEmbedding, RotaryEmbedding,
+                         sinusoidal_positional_encoding, rotary_cos_sin, apply_rotary_emb)

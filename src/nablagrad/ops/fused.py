@@ -21,6 +21,7 @@ from ..autograd.graph import Op
 from ._api import assign_inplace, public
 from .activation import const_mul, constant, logsigmoid, _check_float
 from .elementwise import promote
+from .indexing import rows_added
 from .random import numpy_generator
 
 __all__ = ["softmax", "log_softmax", "softmin", "cross_entropy", "nll_loss",
@@ -1311,12 +1312,9 @@ class EmbeddingScatter(Op):
     dL/dg = (dL/dy)[idx]."""
 
     def forward(self, g, idx, rows):
-        xp = backend.xp_of(g)
         self.idx = idx
         d = g.shape[idx.ndim:]
-        out = xp.zeros((rows,) + d, dtype=g.dtype)
-        xp.add.at(out, idx.reshape(-1), g.reshape((-1,) + d))
-        return out
+        return rows_added((rows,) + d, 0, idx, g.reshape((-1,) + d))
 
     def backward(self, gg):
         return Embedding.apply(gg, self.idx, None), None, None
@@ -1391,6 +1389,132 @@ def one_hot(tensor, num_classes=-1):
 
 
 # ----------------------------------------------------------------------------- attention
+class ScaledDotProductAttention(Op):
+    """O = P V, P = softmax(c·Q Kᵀ + B) row-wise (rows of −inf only give zeros); backward with
+    G = dL/dO:  dV = Pᵀ G,  dS = P ⊙ (G Vᵀ − rowsum(P ⊙ G Vᵀ)),  dQ = c·dS K,  dK = c·dSᵀ Q,
+    dB = dS. Q, K, V share their batch dims; B broadcasts to the scores (…, L, S).
+
+    The score matrix is made, biased and normalised in place, in blocks of the first batch dim
+    on several threads; P is kept for backward. A recorded backward (``create_graph=True``)
+    recomputes P from differentiable ops instead."""
+
+    def forward(self, q, k, v, bias, scale):
+        xp = backend.xp_of(q)
+        self.scale = scale
+        batch, L, S = q.shape[:-2], q.shape[-2], k.shape[-2]
+        p = xp.empty(batch + (L, S), q.dtype)
+        out = xp.empty(batch + (L, v.shape[-1]), q.dtype)
+
+        def block(i, j):
+            sl = (slice(i, j),) if batch else ()
+            pb = p[sl]
+            xp.matmul(q[sl], xp.swapaxes(k[sl], -1, -2), out=pb)
+            pb *= scale
+            if bias is not None:
+                pb += _batch_block(bias, sl, p.ndim)
+            _softmax_inplace(pb)
+            xp.matmul(pb, v[sl], out=out[sl])
+        _over_batch(block, q, batch, p[0].size if batch else p.size)
+        if self.requires_grad:
+            self.retain_inputs(0, 1, 2, 3)
+            self.p = p
+        return out
+
+    def backward(self, g):
+        q, k, v, bias = self.saved_tensors
+        c = self.scale
+        if _recording():
+            scores = (q @ k.mT) * c
+            p = Softmax.apply(scores if bias is None else scores + bias, scores.ndim - 1, True)
+            dv = p.mT @ g
+            dp = g @ v.mT
+            ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+            return (ds @ k) * c, (ds.mT @ q) * c, dv, None if bias is None else ds, None
+        return tuple(None if a is None else Tensor._make(a)
+                     for a in self._backward_arrays(g._data, q._data, k._data, v._data)) + (None,)
+
+    def _backward_arrays(self, g, q, k, v):
+        xp = backend.xp_of(g)
+        p, c = self.p, self.scale
+        need_q, need_k, need_v, need_b = self.needs_input_grad[:4]
+        batch = q.shape[:-2]
+        dq = xp.empty(q.shape, q.dtype) if need_q else None
+        dk = xp.empty(k.shape, k.dtype) if need_k else None
+        dv = xp.empty(v.shape, v.dtype) if need_v else None
+        db = xp.empty(p.shape, p.dtype) if need_b else None
+
+        def block(i, j):
+            sl = (slice(i, j),) if batch else ()
+            pb, gb = p[sl], g[sl]
+            if need_v:
+                xp.matmul(xp.swapaxes(pb, -1, -2), gb, out=dv[sl])
+            if not (need_q or need_k or need_b):
+                return
+            ds = xp.matmul(gb, xp.swapaxes(v[sl], -1, -2), out=None if db is None else db[sl])
+            ds -= _rowdot(ds, pb)[..., None]
+            ds *= pb
+            if need_q:
+                xp.matmul(ds, k[sl], out=dq[sl])
+                dq[sl] *= c
+            if need_k:
+                xp.matmul(xp.swapaxes(ds, -1, -2), q[sl], out=dk[sl])
+                dk[sl] *= c
+        _over_batch(block, q, batch, p[0].size if batch else p.size)
+        return dq, dk, dv, db
+
+
+def _batch_block(bias, sl, ndim):
+    """The part of ``bias`` (broadcast to ``ndim`` dims) that lines up with batch block ``sl``."""
+    if not sl or bias.ndim < ndim or bias.shape[0] == 1:
+        return bias
+    return bias[sl]
+
+
+def _softmax_inplace(x):
+    """Row-wise softmax of x over its last dim, in place; rows of −inf only give zeros."""
+    xp = backend.xp_of(x)
+    m = x.max(axis=-1, keepdims=True)
+    m[m == -math.inf] = 0
+    x -= m
+    xp.exp(x, out=x)
+    s = x.sum(axis=-1, keepdims=True)
+    s[s == 0] = 1
+    x *= 1 / s
+
+
+def _over_batch(fn, q, batch, scores_per_row):
+    """``fn(i, j)`` over blocks of the first batch dim small enough for their scores to stay in
+    cache; for NumPy, on several threads (each a contiguous range of blocks) while BLAS runs
+    single-threaded: the many small products would otherwise each wake BLAS's own threads,
+    which costs more than they compute."""
+    if not batch:
+        return fn(0, 0)
+    step = max(1, 4 * _BLOCK // max(1, scores_per_row))
+
+    def blocks(start, stop):
+        for i in range(start, stop, step):
+            fn(i, min(i + step, stop))
+    if backend.xp_of(q) is not np:
+        return blocks(0, batch[0])
+    with backend.blas_threads(1):
+        return backend.parallel_chunks(blocks, batch[0], unit=scores_per_row)
+
+
+def _fusable(query, key, value, bias):
+    """The fused op covers Q, K, V of one batch shape and float dtype, and a bias of that dtype
+    that broadcasts to the scores without growing them."""
+    batch = tuple(query.shape[:-2])
+    if tuple(key.shape[:-2]) != batch or tuple(value.shape[:-2]) != batch:
+        return False
+    if not query.is_floating_point() or not key.dtype == value.dtype == query.dtype:
+        return False
+    if bias is None:
+        return True
+    scores = batch + (query.shape[-2], key.shape[-2])
+    return bias.dtype == query.dtype and bias.ndim <= len(scores) and \
+        np.broadcast_shapes(tuple(bias.shape), scores) == scores
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(Q Kᵀ · scale + bias) V over the last two dims, scale = 1/√E by default.
@@ -1408,20 +1532,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         key, value = _repeat_heads(key, query.shape[-3]), _repeat_heads(value, query.shape[-3])
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query @ key.mT) * scale
     xp = backend.xp_of(query._data)
     if is_causal:
         if attn_mask is not None:
             raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not be "
                                "set when is_causal=True")
         attn_mask = Tensor._make(xp.tri(L, S, dtype=bool))
-    if attn_mask is not None:
-        if attn_mask._data.dtype == bool:
-            bias = xp.where(attn_mask._data, scores._data.dtype.type(0),
-                            scores._data.dtype.type(-math.inf))
-            scores = scores + constant(bias)
-        else:
-            scores = scores + attn_mask
+    bias = attn_mask
+    if attn_mask is not None and attn_mask._data.dtype == bool:
+        dtype = backend.xp_of(query._data).result_type(query._data, key._data)
+        bias = constant(xp.where(attn_mask._data, dtype.type(0), dtype.type(-math.inf)))
+    if dropout_p == 0 and _fusable(query, key, value, bias):
+        return ScaledDotProductAttention.apply(query, key, value, bias, scale)
+    scores = (query @ key.mT) * scale
+    if bias is not None:
+        scores = scores + bias
     weights = Softmax.apply(scores, scores.ndim - 1, True)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, True)

@@ -36,6 +36,15 @@ RECIPES = {
     "resnet": "resnet",
     "densenet": "densenet",
     "init-study": "init_study",
+    "seq2seq-attention": "seq2seq_attention",
+    "word2vec": "word2vec",
+    "gcn": "gcn",
+    "char-rnn": "char_rnn",
+    "rnn-classify": "rnn_classify",
+    "vit": "vit",
+    "bert-mlm": "bert_mlm",
+    "transformer-translate": "transformer_translate",
+    "gpt": "gpt",
 }
 
 

@@ -7,6 +7,7 @@ from .mlp import MLP
 from .cnn import LeNet5, SmallCNN, TwoConvNet
 from .resnet import PreActBlock, PreActResNet
 from .densenet import DenseNet
+from .vit import VisionTransformer
 
 __all__ = ["Perceptron", "PLAResult", "novikoff_bound", "SoftmaxRegression", "MLP", "LeNet5",
-           "SmallCNN", "TwoConvNet", "PreActBlock", "PreActResNet", "DenseNet"]
+           "SmallCNN", "TwoConvNet", "PreActBlock", "PreActResNet", "DenseNet", "VisionTransformer"]
