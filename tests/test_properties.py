@@ -218,11 +218,14 @@ def test_as_strided_matches_numpy_and_torch(shape, data):
     lambda m: m.zeros(2, 3, 4).permute(2, 0, 1).unsqueeze(3),
     lambda m: m.zeros(2).expand(1, 2),
     lambda m: m.zeros(1).expand(2, 1),
+    lambda m: m.zeros(()).expand(1, 1),        # a 0-d input: every new dim gets stride 0
+    lambda m: m.zeros(1).expand(1)[0].expand(1),
     pytest.param(lambda m: m.zeros(1, 2)[:, None, :1],
                  marks=pytest.mark.xfail(strict=True, reason="None in an index after a slice: "
                                          "PyTorch takes the stride from the dim before slicing; "
                                          "harmless for the memory layout, visible in stride()")),
-], ids=["unsqueeze-last", "expand-new-size-1", "expand-kept-size-1", "None-before-slice"])
+], ids=["unsqueeze-last", "expand-new-size-1", "expand-kept-size-1", "expand-0d", "expand-0d-view",
+      "None-before-slice"])
 def test_new_size_one_dims_have_torch_strides(make):
     assert make(ng).stride() == make(torch).stride()
 

@@ -344,7 +344,7 @@ class Expand(Op):
 
     def forward(self, a, shape):
         # PyTorch's strides: an expanded dim gets 0, a kept dim keeps its stride, a new size-1
-        # dim gets size·stride of the dim after it (one element at the end). Read-only, as the
+        # dim gets size·stride of the dim after it (0 at the end: a 0-d input). Read-only, as the
         # expanded copies overlap in memory.
         xp = backend.xp_of(a)
         if 1 not in shape:  # then NumPy's broadcast strides are exactly these
@@ -355,7 +355,7 @@ class Expand(Op):
             if j >= 0:
                 strides[i] = 0 if a.shape[j] == 1 and shape[i] != 1 else a.strides[j]
             elif shape[i] == 1:
-                strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else a.itemsize
+                strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else 0
         return xp.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
 
     def backward(self, g):

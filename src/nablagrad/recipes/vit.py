@@ -14,7 +14,7 @@ from .classify import ClassifierConfig, classifier_recipe
 
 @dataclass
 class Config(ClassifierConfig):
-    epochs: int = 10
+    epochs: int = 20
     optimizer: str = "adamw"
     lr: float = 2e-3                # the one-cycle peak
     weight_decay: float = 0.05
