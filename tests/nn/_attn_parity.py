@@ -6,6 +6,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import nablagrad as ng
+from test_layers_parity import copy_state
 
 
 class Const:
@@ -13,20 +14,6 @@ class Const:
 
     def __init__(self, array):
         self.array = array
-
-
-def to_ng(t):
-    return ng.tensor(t.detach().numpy().copy())
-
-
-def copy_state(ours, theirs):
-    """torch's state_dict into ours, after checking that keys (in order) and shapes agree."""
-    tsd, osd = theirs.state_dict(), ours.state_dict()
-    assert list(osd.keys()) == list(tsd.keys())
-    for k in tsd:
-        assert tuple(osd[k].shape) == tuple(tsd[k].shape), k
-    res = ours.load_state_dict({k: to_ng(v) for k, v in tsd.items()})
-    assert res.missing_keys == [] and res.unexpected_keys == []
 
 
 def close(a, b, atol=1e-10, rtol=1e-7, what=""):
